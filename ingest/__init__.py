@@ -1,0 +1,1 @@
+"""The stream engine: sources, operators, time and windows, keyed state, checkpoints, runtime."""

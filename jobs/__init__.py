@@ -1,0 +1,1 @@
+"""Job specs, the job runner, deployment and the `rdg` CLI."""
