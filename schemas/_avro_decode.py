@@ -38,9 +38,7 @@ __all__ = [
 #: Compiled decoder: (data, offset) -> record; raises anything on bad input.
 CompiledDecoder = Callable[[bytes, int], Any]
 
-_PRIMITIVES = frozenset(
-    ("null", "boolean", "int", "long", "float", "double", "bytes", "string")
-)
+_PRIMITIVES = frozenset(("null", "boolean", "int", "long", "float", "double", "bytes", "string"))
 _MAX_PREVIEW = 24
 
 
@@ -162,7 +160,9 @@ class _Careful:
                 count = self.blockcount(path)
                 if count == 0:
                     return items
-                items.extend(self.read(schema["items"], f"{path}[{len(items)}]") for _ in range(count))
+                items.extend(
+                    self.read(schema["items"], f"{path}[{len(items)}]") for _ in range(count)
+                )
         if t == "map":
             entries: dict[str, Any] = {}
             while True:
@@ -188,7 +188,9 @@ class _Careful:
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise self.fail(INVALID_UTF8, f"{what} {path} is not valid UTF-8 ({exc.reason})") from None
+            raise self.fail(
+                INVALID_UTF8, f"{what} {path} is not valid UTF-8 ({exc.reason})"
+            ) from None
 
     def primitive(self, t: str, path: str) -> Any:
         if t == "string":

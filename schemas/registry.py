@@ -11,7 +11,7 @@ import json
 import logging
 from functools import cache
 from importlib import resources
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from ingest.errors import ConfigError
 
@@ -81,7 +81,7 @@ def parsed_schema(topic: str) -> dict[str, Any]:
     """The schema parsed by fastavro.parse_schema (cached; do not modify)."""
     import fastavro
 
-    parsed: dict[str, Any] = fastavro.parse_schema(raw_schema(topic))
+    parsed = cast(dict[str, Any], fastavro.parse_schema(raw_schema(topic)))
     log.debug("parsed Avro schema for topic %s", topic)
     return parsed
 

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Final, Literal, Protocol
+from typing import IO, Any, Final, Literal, Protocol, cast
 
 from ingest.errors import ConfigError
 from schemas import _avro_decode
@@ -116,7 +116,7 @@ class AvroSerde:
             # Drop fastavro's private keys so an already-parsed schema is parsed afresh.
             raw = {k: v for k, v in topic_or_schema.items() if not str(k).startswith("__")}
             try:
-                self.schema = fastavro.parse_schema(raw)
+                self.schema = cast(dict[str, Any], fastavro.parse_schema(raw))
             except Exception as exc:
                 raise ConfigError(f"invalid Avro schema {raw.get('name', raw)!r}: {exc}") from exc
         self.confluent_wire = confluent_wire
@@ -148,9 +148,7 @@ class AvroSerde:
         buf = io.BytesIO()
         if self.confluent_wire:
             if self._header is None:
-                raise ConfigError(
-                    f"{self!r} cannot encode: Confluent framing needs a schema_id"
-                )
+                raise ConfigError(f"{self!r} cannot encode: Confluent framing needs a schema_id")
             buf.write(self._header)
         try:
             self._schemaless_writer(buf, self.schema, record)
@@ -218,7 +216,7 @@ class AvroSerde:
         fo = io.BytesIO(data)
         fo.seek(pos)
         try:
-            record: dict[str, Any] = self._schemaless_reader(fo, self._reader, None)
+            record = cast(dict[str, Any], self._schemaless_reader(fo, self._reader, None))
         except Exception as exc:
             return self._careful(data, pos, exc)
         if fo.tell() != len(data):
@@ -273,9 +271,7 @@ class JsonSerde:
         self.topic = topic
         self._what = f"{topic} JSON record" if topic else "JSON record"
         self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
-        self._encoder = json.JSONEncoder(
-            ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        )
+        self._encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
     def __repr__(self) -> str:
         return f"JsonSerde({self.topic!r})"
@@ -352,7 +348,7 @@ def read_avro_container(source: str | Path | IO[bytes]) -> Iterator[dict[str, An
     stream = _avro_decode.compile_decoder(reader, names, exact=False)
     try:
         for block in blocks:
-            data = block.bytes_.getvalue()
+            data = block.bytes_.getvalue()  # type: ignore[attr-defined]  # decompressed block
             pos = 0
             for _ in range(block.num_records):
                 if stream is not None:
