@@ -1,0 +1,195 @@
+"""Grouped, windowed, retried asynchronous writes.
+
+Mutations are grouped by partition key into UNLOGGED single-partition batches (one
+mutation on the replica, no batchlog), at most ``concurrency`` requests are in flight,
+and timeouts / unavailable / overload errors are retried with exponential backoff and
+jitter. Every statement carries explicit cell timestamps, so a retry or a duplicate
+delivery cannot change the outcome: all writes are idempotent.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import queue
+import random
+import time
+from collections.abc import Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphstore.cassandra.driver import require_driver
+from ingest.errors import BackpressureError, ConnectorError
+
+__all__ = ["AsyncWriter", "MutationGroups", "map_driver_error"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MutationGroups:
+    """Bound-statement parameters grouped by (table, partition key)."""
+
+    groups: dict[Hashable, list[tuple[Any, tuple[Any, ...]]]] = field(default_factory=dict)
+    count: int = 0
+
+    def add(self, partition: Hashable, prepared: Any, values: tuple[Any, ...]) -> None:
+        group = self.groups.get(partition)
+        if group is None:
+            self.groups[partition] = [(prepared, values)]
+        else:
+            group.append((prepared, values))
+        self.count += 1
+
+    def statements(self, max_batch: int, consistency: Any) -> Iterator[Any]:
+        """Lazily bind: one statement per group, or UNLOGGED batches of <= max_batch."""
+        require_driver()
+        from cassandra.query import BatchStatement, BatchType
+
+        for group in self.groups.values():
+            for start in range(0, len(group), max_batch):
+                chunk = group[start : start + max_batch]
+                if len(chunk) == 1:
+                    prepared, values = chunk[0]
+                    stmt = prepared.bind(values)
+                else:
+                    stmt = BatchStatement(
+                        batch_type=BatchType.UNLOGGED, consistency_level=consistency
+                    )
+                    for prepared, values in chunk:
+                        stmt.add(prepared, values)
+                stmt.consistency_level = consistency
+                stmt.is_idempotent = True
+                yield stmt
+
+
+def _error_classes() -> tuple[tuple[type[BaseException], ...], type[BaseException]]:
+    require_driver()
+    from cassandra import OperationTimedOut, ReadTimeout, Unavailable, WriteTimeout
+    from cassandra.cluster import NoHostAvailable
+    from cassandra.protocol import IsBootstrappingErrorMessage, OverloadedErrorMessage
+
+    retryable = (
+        WriteTimeout,
+        ReadTimeout,
+        Unavailable,
+        OperationTimedOut,
+        OverloadedErrorMessage,
+        IsBootstrappingErrorMessage,
+        NoHostAvailable,
+    )
+    return retryable, NoHostAvailable
+
+
+def map_driver_error(exc: BaseException, target: str, action: str, attempts: int = 1) -> Exception:
+    """Turn a driver exception into the product's errors, naming the cluster and the fix."""
+    retryable, no_host = _error_classes()
+    tries = f" after {attempts} attempt(s)" if attempts > 1 else ""
+    if isinstance(exc, no_host):
+        return ConnectorError(
+            f"Cassandra at {target} is unreachable while trying to {action}{tries}: {exc}. "
+            "Is the local cluster up? Start it with `make up` (or check RDG_CASSANDRA_HOSTS)"
+        )
+    if isinstance(exc, retryable):
+        return BackpressureError(
+            f"Cassandra at {target} is overloaded or timing out while trying to {action}{tries} "
+            f"({type(exc).__name__}: {exc}); retry later, or lower the store's concurrency option"
+        )
+    return ConnectorError(f"Cassandra at {target} rejected a request to {action}: {exc}")
+
+
+class AsyncWriter:
+    """Runs statements with a bounded window of in-flight requests and bounded retries."""
+
+    def __init__(
+        self,
+        session: Any,
+        target: str,
+        *,
+        concurrency: int = 64,
+        max_attempts: int = 5,
+        backoff_s: float = 0.05,
+        max_backoff_s: float = 2.0,
+    ) -> None:
+        self._session = session
+        self._target = target
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self._retryable, _ = _error_classes()
+
+    def _delay(self, attempt: int) -> float:
+        base = min(self.max_backoff_s, self.backoff_s * 2 ** (attempt - 1))
+        return base * (0.5 + random.random() / 2)
+
+    def execute(self, statements: Iterable[Any], action: str = "write") -> tuple[int, int]:
+        """Run every statement; returns (requests sent, retries). Raises on final failure."""
+        done: queue.SimpleQueue[tuple[Any, int, BaseException | None]] = queue.SimpleQueue()
+        retry_heap: list[tuple[float, int, Any, int]] = []
+        source = iter(statements)
+        exhausted = False
+        inflight = sent = retries = seq = 0
+        failure: tuple[BaseException, int] | None = None
+
+        def on_ok(_result: Any, stmt: Any, attempt: int) -> None:
+            done.put((stmt, attempt, None))
+
+        def on_error(exc: BaseException, stmt: Any, attempt: int) -> None:
+            done.put((stmt, attempt, exc))
+
+        def submit(stmt: Any, attempt: int) -> None:
+            future = self._session.execute_async(stmt)
+            future.add_callbacks(
+                on_ok, on_error, callback_args=(stmt, attempt), errback_args=(stmt, attempt)
+            )
+
+        while True:
+            now = time.monotonic()
+            while failure is None and inflight < self.concurrency:
+                if retry_heap and retry_heap[0][0] <= now:
+                    _, _, stmt, attempt = heapq.heappop(retry_heap)
+                    submit(stmt, attempt)
+                elif not exhausted:
+                    try:
+                        stmt = next(source)
+                    except StopIteration:
+                        exhausted = True
+                        continue
+                    submit(stmt, 1)
+                    sent += 1
+                else:
+                    break
+                inflight += 1
+            if inflight == 0:
+                if failure is not None:
+                    exc, attempts = failure
+                    raise map_driver_error(exc, self._target, action, attempts) from exc
+                if exhausted and not retry_heap:
+                    return sent, retries
+                if retry_heap:
+                    time.sleep(max(0.0, retry_heap[0][0] - time.monotonic()))
+                continue
+            timeout = max(0.0, retry_heap[0][0] - now) if retry_heap and failure is None else None
+            try:
+                stmt, attempt, error = done.get(timeout=timeout)
+            except queue.Empty:
+                continue
+            inflight -= 1
+            if error is None or failure is not None:
+                continue
+            if isinstance(error, self._retryable) and attempt < self.max_attempts:
+                delay = self._delay(attempt)
+                log.warning(
+                    "Cassandra %s: %s on attempt %d, retrying in %.0f ms",
+                    self._target,
+                    type(error).__name__,
+                    attempt,
+                    delay * 1000,
+                )
+                heapq.heappush(retry_heap, (time.monotonic() + delay, seq, stmt, attempt + 1))
+                seq += 1
+                retries += 1
+            else:
+                failure = (error, attempt)
+                retry_heap.clear()
