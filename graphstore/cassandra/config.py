@@ -26,7 +26,7 @@ __all__ = [
 URL_FORMS = (
     "cassandra://HOST[:PORT][,HOST[:PORT]...]/KEYSPACE"
     "[?replication_factor=N | ?replication=DC1:N,DC2:M][&consistency=LOCAL_QUORUM]"
-    "[&local_dc=DC][&concurrency=64][&max_attempts=5]"
+    "[&local_dc=DC][&concurrency=64][&max_attempts=5][&protocol_version=5]"
     "[&connect_timeout_s=5][&request_timeout_s=12]"
 )
 
@@ -113,6 +113,7 @@ class CassandraConfig:
     node_ttl: Mapping[str, int] = field(default_factory=dict)
     edge_ttl: Mapping[str, int] = field(default_factory=dict)
     max_batch_statements: int = 100
+    protocol_version: int | None = None
     create_schema: bool = True
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
@@ -172,8 +173,15 @@ _URL_OPTIONS = {
     "connect_timeout_s": "connect_timeout_s",
     "request_timeout_s": "request_timeout_s",
     "max_batch_statements": "max_batch_statements",
+    "protocol_version": "protocol_version",
 }
-_INT_OPTIONS = {"replication_factor", "concurrency", "max_attempts", "max_batch_statements"}
+_INT_OPTIONS = {
+    "replication_factor",
+    "concurrency",
+    "max_attempts",
+    "max_batch_statements",
+    "protocol_version",
+}
 _FLOAT_OPTIONS = {"connect_timeout_s", "request_timeout_s", "backoff_s", "max_backoff_s"}
 
 
@@ -237,7 +245,11 @@ def parse_cassandra_url(url: str, **options: Any) -> CassandraConfig:
     keyspace = parts.path.strip("/")
     if not keyspace or "/" in keyspace:
         raise ConfigError(f"store URL {url!r} must name exactly one keyspace; use {URL_FORMS}")
-    settings: dict[str, Any] = {"keyspace": keyspace}
+    # Cassandra 4+/5 speak protocol v5, ScyllaDB v4; pinning it avoids a noisy downgrade dance.
+    settings: dict[str, Any] = {
+        "keyspace": keyspace,
+        "protocol_version": 4 if parts.scheme == "scylla" else 5,
+    }
     if hosts:
         settings["hosts"] = tuple(hosts)
         settings["port"] = ports.pop()

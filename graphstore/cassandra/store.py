@@ -173,6 +173,7 @@ class CassandraGraphStore(GraphStore):
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=config.connect_timeout_s,
             control_connection_timeout=config.connect_timeout_s,
+            **({"protocol_version": config.protocol_version} if config.protocol_version else {}),
         )
         try:
             self._session = self._cluster.connect()

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,14 +37,26 @@ def _endpoint_from_env() -> tuple[tuple[str, ...], int]:
     return tuple(h for h in hosts if h), int(os.environ.get("RDG_CASSANDRA_PORT", "9042"))
 
 
+def _cluster(hosts: tuple[str, ...], port: int) -> Any:
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import DCAwareRoundRobinPolicy
+
+    profile = ExecutionProfile(load_balancing_policy=DCAwareRoundRobinPolicy())
+    return Cluster(
+        list(hosts),
+        port=port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connect_timeout=5,
+        control_connection_timeout=5,
+    )
+
+
 @pytest.fixture(scope="session")
 def cassandra_endpoint() -> CassandraEndpoint:
     """A reachable Cassandra node, or skip / fail (RDG_REQUIRE_CLUSTER=1)."""
     hosts, port = _endpoint_from_env()
     try:
-        from cassandra.cluster import Cluster
-
-        cluster = Cluster(list(hosts), port=port, connect_timeout=5, control_connection_timeout=5)
+        cluster = _cluster(hosts, port)
         try:
             session = cluster.connect()
             row = session.execute("SELECT release_version FROM system.local").one()
@@ -66,9 +79,7 @@ def cassandra_keyspace(
     module = re.sub(r"[^a-z0-9]", "", request.module.__name__.rsplit(".", 1)[-1].lower())[:24]
     name = f"rdgt_{module}_{uuid.uuid4().hex[:8]}"
     yield name
-    from cassandra.cluster import Cluster
-
-    cluster = Cluster(list(cassandra_endpoint.hosts), port=cassandra_endpoint.port)
+    cluster = _cluster(cassandra_endpoint.hosts, cassandra_endpoint.port)
     try:
         cluster.connect().execute(f"DROP KEYSPACE IF EXISTS {name}", timeout=120)
     finally:
