@@ -352,6 +352,7 @@ class _SessionModel(_Model):
     def __init__(self, world: _World, rng: random.Random) -> None:
         super().__init__(world, rng)
         self.active: list[_Session] = []
+        self.busy: set[tuple[str, str]] = set()  # (profile, device) with an open session
 
     def next(self) -> dict[str, Any]:
         rng = self.rng
@@ -359,16 +360,28 @@ class _SessionModel(_Model):
         if not active or (
             len(active) < self.target and rng.random() < max(0.25, 1 - len(active) / self.target)
         ):
-            session = self.open()
-            active.append(session)
-            return self.record(session, self.opening)
+            session = self.open_free()
+            if session is not None:
+                active.append(session)
+                return self.record(session, self.opening)
         i = rng.randrange(len(active))
         session = active[i]
         if self.advance(session):
             return self.record(session, self.middle)
         active[i] = active[-1]
         active.pop()
+        self.busy.discard((session.profile.profile_id, session.device.device_id))
         return self.record(session, self.closing)
+
+    def open_free(self) -> _Session | None:
+        """A new session on a (profile, device) that is not already playing one."""
+        for _ in range(8):
+            session = self.open()
+            slot = (session.profile.profile_id, session.device.device_id)
+            if slot not in self.busy:
+                self.busy.add(slot)
+                return session
+        return None
 
     opening = middle = closing = ""
 

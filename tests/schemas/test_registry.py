@@ -73,7 +73,7 @@ def test_parsed_schema_is_cached_and_raw_is_a_copy() -> None:
 
 def test_unknown_topic() -> None:
     for call in (registry.check_topic, registry.parsed_schema, registry.partition_key_field):
-        with pytest.raises(ConfigError, match="unknown topic 'views'.*playback"):
+        with pytest.raises(ConfigError, match=r"unknown topic 'views'.*playback"):
             call("views")
 
 

@@ -229,8 +229,8 @@ def test_ts_range(topic: str, ts: int, ok: bool) -> None:
 def test_ts_bounds_are_the_documented_dates() -> None:
     import datetime as dt
 
-    assert TS_MIN_MS == int(dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp() * 1000)
-    assert TS_MAX_MS == int(dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp() * 1000)
+    assert int(dt.datetime(2000, 1, 1, tzinfo=dt.UTC).timestamp() * 1000) == TS_MIN_MS
+    assert int(dt.datetime(2100, 1, 1, tzinfo=dt.UTC).timestamp() * 1000) == TS_MAX_MS
 
 
 # -- unknown_enum ---------------------------------------------------------------------
