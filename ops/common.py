@@ -55,7 +55,8 @@ def _env_port(env: dict[str, str], name: str, default: int) -> int:
 
 def _default_cache_dir(env: dict[str, str]) -> Path:
     xdg = env.get("XDG_CACHE_HOME", "").strip()
-    base = Path(xdg) if xdg else Path.home() / ".cache"
+    home = env.get("HOME", "").strip()
+    base = Path(xdg) if xdg else (Path(home) if home else Path.home()) / ".cache"
     return base / "rdg"
 
 

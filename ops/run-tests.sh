@@ -1,5 +1,43 @@
 #!/usr/bin/env bash
-# Runs the whole test suite. (The local cluster start/stop is added by the ops tooling.)
+# Runs the whole test suite (unit + integration) against a real local Kafka and Cassandra:
+# cluster up, pytest "$@", cluster down - the down happens even when tests fail or the run
+# is interrupted. Exits with pytest's exit code (or 1 when the cluster cannot start).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+PY=.venv/bin/python
+now_ms() { date +%s%3N; }
+secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
+
+t_start=$(now_ms)
+
+cluster_down() {
+    echo "run-tests: stopping the cluster"
+    "$PY" -m ops.cluster down || echo "run-tests: WARNING: 'python -m ops.cluster down' failed" >&2
+}
+finish() {
+    local rc=$?
+    trap - EXIT INT TERM
+    cluster_down
+    echo "run-tests: total $(secs $(($(now_ms) - t_start))) s, exit code $rc"
+    exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+echo "run-tests: starting the local cluster (Kafka + Cassandra)"
+t_up=$(now_ms)
+if ! "$PY" -m ops.cluster up; then
+    echo "run-tests: ERROR: the local cluster did not start (see the error above); no tests ran" >&2
+    exit 1
+fi
+echo "run-tests: cluster start-up took $(secs $(($(now_ms) - t_up))) s"
+
+export RDG_REQUIRE_CLUSTER=1
+export RDG_KAFKA_BOOTSTRAP="127.0.0.1:${RDG_KAFKA_PORT:-9092}"
+export RDG_CASSANDRA_HOSTS=127.0.0.1
+export RDG_CASSANDRA_PORT="${RDG_CASSANDRA_PORT:-9042}"
+
 .venv/bin/pytest "$@"
+exit $?
