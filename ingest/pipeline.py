@@ -17,6 +17,7 @@ in checkpoints is found again by those ids, so keep names stable across restarts
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,7 +187,8 @@ class DataStream:
         return self._then("flat_map", name, lambda uid: FlatMapOperator(uid, fn))
 
     def process(self, fn: ProcessFunction[Any, Any], name: str | None = None) -> DataStream:
-        return self._then("process", name, lambda uid: ProcessOperator(uid, fn))
+        # one copy of the function per partition task, so what open() sets is per task
+        return self._then("process", name, lambda uid: ProcessOperator(uid, copy.copy(fn)))
 
     def key_by(self, key: Callable[[Any], Any] | str | int) -> KeyedStream:
         return KeyedStream(self, field_getter(key))
@@ -213,7 +215,7 @@ class KeyedStream:
     def process(self, fn: KeyedProcessFunction[Any, Any], name: str | None = None) -> DataStream:
         key = self._key
         return self._stream._then(
-            "keyed_process", name, lambda uid: KeyedProcessOperator(uid, fn, key)
+            "keyed_process", name, lambda uid: KeyedProcessOperator(uid, copy.copy(fn), key)
         )
 
     def window(

@@ -93,31 +93,56 @@ class CheckpointCoordinator:
         self.last_bytes = 0
 
     # -- restore -----------------------------------------------------------------------
-    def restore_point(self, partition: str) -> RestorePoint | None:
-        """The newest complete, checksum-clean checkpoint of a partition, if any."""
-        candidates = []
-        for m in self.storage.manifests():
-            entry = m["partitions"].get(partition)
-            if entry is not None:
-                candidates.append((int(entry["seq"]), int(m.get("created_ms", 0)), m, entry))
-        candidates.sort(key=lambda c: (c[0], c[1]), reverse=True)
-        for _seq, _created, m, entry in candidates:
-            try:
-                refs = [BlobRef.from_json(r) for r in entry["chain"]]
-                if not refs or not refs[0].full:
-                    raise CheckpointError("chain does not start with a full snapshot")
-                blobs = [self.storage.read_blob(r) for r in refs]
-            except (CheckpointError, KeyError, TypeError, ValueError) as exc:
-                log.warning(
-                    "skipping torn checkpoint %s for partition %s: %s", m["_name"], partition, exc
-                )
+    def restore_points(self, partitions: Iterable[str]) -> dict[str, RestorePoint]:
+        """Where each partition restores from: one consistent cut.
+
+        Manifests are tried newest first.  A manifest is used for the partitions it holds
+        that are still unresolved only if *every* one of their blob chains is present and
+        checksum-clean; otherwise the whole manifest is torn and skipped.  Restoring some
+        partitions from a newer checkpoint than others would move the job watermark (the
+        minimum over partitions) differently than in the original run.
+        """
+        remaining = set(partitions)
+        points: dict[str, RestorePoint] = {}
+        manifests = sorted(
+            self.storage.manifests(),
+            key=lambda m: (int(m.get("created_ms", 0)), int(m["id"])),
+            reverse=True,
+        )
+        for m in manifests:
+            parts = sorted(remaining & set(m["partitions"]))
+            if not parts:
                 continue
-            self._chains[partition] = _Chain(int(entry["seq"]), refs)
-            return RestorePoint(
-                partition, int(m["id"]), int(entry["seq"]), refs, blobs, entry.get("position")
-            )
-        self._chains.pop(partition, None)
-        return None
+            try:
+                found = {p: self._verify(m, p) for p in parts}
+            except (CheckpointError, KeyError, TypeError, ValueError) as exc:
+                log.warning("skipping torn checkpoint %s: %s", m["_name"], exc)
+                continue
+            points.update(found)
+            remaining -= set(parts)
+            if not remaining:
+                break
+        for p in partitions:
+            point = points.get(p)
+            if point is None:
+                self._chains.pop(p, None)
+            else:
+                self._chains[p] = _Chain(point.seq, point.chain)
+        return points
+
+    def restore_point(self, partition: str) -> RestorePoint | None:
+        """The restore point of a single partition (see :meth:`restore_points`)."""
+        return self.restore_points([partition]).get(partition)
+
+    def _verify(self, m: dict[str, Any], partition: str) -> RestorePoint:
+        entry = m["partitions"][partition]
+        refs = [BlobRef.from_json(r) for r in entry["chain"]]
+        if not refs or not refs[0].full:
+            raise CheckpointError(f"chain of partition {partition} has no full snapshot")
+        blobs = [self.storage.read_blob(r) for r in refs]
+        return RestorePoint(
+            partition, int(m["id"]), int(entry["seq"]), refs, blobs, entry.get("position")
+        )
 
     # -- checkpoint ----------------------------------------------------------------------
     def checkpoint(

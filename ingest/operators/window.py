@@ -133,7 +133,7 @@ class WindowOperator(Operator):
         cur = None
         m: Any = None
         if self._is_count:
-            get: Any = None
+            plain = True
             for k, t in zip(keys, timestamps, strict=True):
                 s = t - (t - off) % size
                 if s != cur:
@@ -141,9 +141,13 @@ class WindowOperator(Operator):
                         self._track(s, wm)
                     m = table.ns(s)
                     cur = s
-                    # a namespace without committed state is a plain dict: dict.get is C
-                    get = m.get if not m.has_base else m.__getitem__
-                m[k] = get(k, 0) + 1 if get is not m.__getitem__ else m[k] + 1
+                    # a namespace without committed state is a plain dict: dict.get is C;
+                    # otherwise m[k] reads through to the base on a miss
+                    plain = not m.has_base
+                if plain:
+                    m[k] = m.get(k, 0) + 1
+                else:
+                    m[k] = m[k] + 1
         else:
             add = self._agg.add
             for k, v, t in zip(keys, values, timestamps, strict=True):

@@ -106,10 +106,11 @@ class JobRunner:
     def on_assigned(self, partitions: list[str]) -> dict[str, Any]:
         starts: dict[str, Any] = {}
         now = self.clock.now_ms()
+        points = self.coordinator.restore_points(partitions) if self.coordinator else {}
         for p in partitions:
             task = self._create_task(p)
             task.watermark.last_activity_ms = now
-            point = self.coordinator.restore_point(p) if self.coordinator else None
+            point = points.get(p)
             if point is not None:
                 metas = [CheckpointCoordinator.load_task_meta(b) for b in point.blobs]
                 task.store.restore([store for store, _ in metas])
