@@ -1018,6 +1018,7 @@ def produce_to_kafka(
         "enable.idempotence": True,
         "linger.ms": 20,
         "compression.type": "lz4",
+        "logger": log,  # librdkafka's own messages go to logging, not stderr
         **(config or {}),
     }
     producer = Producer(settings)

@@ -103,6 +103,8 @@ class AvroSerde:
     ) -> None:
         import fastavro
 
+        # What __reduce__ needs to rebuild this serde in another process.
+        self._args = (topic_or_schema, confluent_wire, schema_id, decoder)
         if decoder not in ("compiled", "fastavro"):
             raise ConfigError(f"decoder must be 'compiled' or 'fastavro', not {decoder!r}")
         if isinstance(topic_or_schema, str):
@@ -134,6 +136,10 @@ class AvroSerde:
         self.decoder = "compiled" if self._compiled is not None else "fastavro"
         self._schemaless_reader = fastavro.schemaless_reader
         self._schemaless_writer = fastavro.schemaless_writer
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The generated decoder cannot be pickled; rebuild it on the other side.
+        return (_rebuild_avro, self._args)
 
     def __repr__(self) -> str:
         return (
@@ -260,6 +266,15 @@ class AvroSerde:
         return records, failures
 
 
+def _rebuild_avro(
+    topic_or_schema: str | Mapping[str, Any],
+    confluent_wire: bool,
+    schema_id: int | None,
+    decoder: Literal["compiled", "fastavro"],
+) -> AvroSerde:
+    return AvroSerde(topic_or_schema, confluent_wire, schema_id, decoder=decoder)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -272,6 +287,9 @@ class JsonSerde:
         self._what = f"{topic} JSON record" if topic else "JSON record"
         self._decoder = json.JSONDecoder(parse_constant=_reject_constant)
         self._encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (JsonSerde, (self.topic,))
 
     def __repr__(self) -> str:
         return f"JsonSerde({self.topic!r})"

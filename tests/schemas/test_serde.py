@@ -102,6 +102,18 @@ def test_schema_given_as_dict_parsed_or_not() -> None:
         assert serde.decode(serde.encode(sample("gaming"))) == sample("gaming")
 
 
+def test_serdes_pickle(kind: str) -> None:
+    """Jobs may ship serdes to worker processes."""
+    serde = SERDES[kind]("search")
+    copy = pickle.loads(pickle.dumps(serde))
+    assert repr(copy) == repr(serde) and copy.decoder == serde.decoder
+    assert copy.decode(serde.encode(sample("search"))) == sample("search")
+    custom = pickle.loads(pickle.dumps(AvroSerde(registry.raw_schema("login"))))
+    assert custom.decode(custom.encode(sample("login"))) == sample("login")
+    json_copy = pickle.loads(pickle.dumps(JsonSerde("login")))
+    assert json_copy.decode(b'{"a": 1}') == {"a": 1} and json_copy.topic == "login"
+
+
 def test_bytes_likes_are_accepted() -> None:
     serde = AvroSerde("live")
     data = serde.encode(sample("live"))
