@@ -203,7 +203,14 @@ class JobRunner:
         if values:
             ts = self._timestamps(task, b)
             task.metrics.inc("records_in", len(values))
-            task.watermark.observe(max(ts), now)
+            try:
+                hi = max(ts)
+                if type(hi) is not int:
+                    raise TypeError
+            except TypeError:
+                ts = self._checked_timestamps(task, ts)
+                hi = max(ts)
+            task.watermark.observe(hi, now)
             task.process(values, ts)
         task.position = b.next_position
         if b.end_of_partition:
@@ -222,22 +229,28 @@ class JobRunner:
         try:
             return list(map(assign, b.values))
         except Exception:
-            # A record without a usable timestamp must not crash the job: it keeps the
-            # partition's current time and flows on, so a later step can dead-letter it.
-            fallback = task.watermark.max_ts if task.watermark.max_ts > MIN_WATERMARK else 0
-            out = []
-            bad = 0
-            for v in b.values:
-                try:
-                    t = assign(v)
-                    if not isinstance(t, int):
-                        raise TypeError
-                except Exception:
-                    t = fallback
-                    bad += 1
-                out.append(t)
-            task.metrics.inc("timestamp_errors", bad)
-            return out
+            return self._checked_timestamps(task, b.values, assign)
+
+    def _checked_timestamps(
+        self, task: PartitionTask, items: list[Any], assign: Callable[[Any], Any] | None = None
+    ) -> list[int]:
+        """Per-record slow path: a record without a usable int timestamp must not crash the
+        job; it keeps the partition's current time and flows on, so a later step can
+        dead-letter it (and it does not move the watermark)."""
+        fallback = task.watermark.max_ts if task.watermark.max_ts > MIN_WATERMARK else 0
+        out = []
+        bad = 0
+        for v in items:
+            try:
+                t = assign(v) if assign is not None else v
+                if type(t) is not int:
+                    raise TypeError(f"timestamp {t!r} is not an int")
+            except Exception:
+                t = fallback
+                bad += 1
+            out.append(t)
+        task.metrics.inc("timestamp_errors", bad)
+        return out
 
     def _advance(self, now: int) -> None:
         timeout = self.graph.watermarks.idle_timeout_ms

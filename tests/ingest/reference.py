@@ -127,7 +127,7 @@ def sessions(
     late: Counter[Record] = Counter()
     for before, recs, after in rounds(partitions, batch, delay):
         for key, ts in recs:
-            cl = [c for c in _clusters([*open_ts[key], ts], gap) if c[0] <= ts < c[1]][0]
+            cl = next(c for c in _clusters([*open_ts[key], ts], gap) if c[0] <= ts < c[1])
             if cl[1] - 1 + lateness <= before:
                 late[(key, ts)] += 1
             else:

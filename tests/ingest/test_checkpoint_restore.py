@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
 from pathlib import Path
@@ -140,10 +141,8 @@ def test_crash_in_sink_flush_equals_uninterrupted(
         expected: dict[Any, Any] = {}
         build(parts, root / "a", expected, HeapStateBackend()).execute()
         target: dict[Any, Any] = {}
-        try:
+        with contextlib.suppress(InjectedCrash):
             build(parts, root / "b", target, HeapStateBackend(), crash_on_flush=flush_no).execute()
-        except InjectedCrash:
-            pass
         build(parts, root / "b", target, HeapStateBackend()).execute()
         assert target == expected
 

@@ -1,0 +1,1 @@
+"""Runnable examples of the stream engine (the tests run each one)."""
