@@ -5,8 +5,9 @@ against streams whose correct outcome is known in advance. Each generated
 event carries a `kind` saying what the pipeline must do with it, so a test can
 compute the expected graph from the generator's output alone:
 
-* ``ok`` - a valid event; it belongs in the graph. Its ts lags the largest ts
-  yielded before it by at most `out_of_order_s`.
+* ``ok`` - a valid event; it belongs in the graph. Its ts is >= `start_ms` and
+  lags the largest ts of the ok and duplicate events before it by at most
+  `out_of_order_s`.
 * ``duplicate`` - an exact copy (same event_id, key and content, same ts) of an
   earlier ``ok`` event, yielded at most `duplicate_delay_s` of stream time after
   it. Dedup must drop it; it changes nothing in the graph. Each ``ok`` event is
@@ -20,6 +21,7 @@ compute the expected graph from the generator's output alone:
   unknown_enum, empty_query), or ``undecodable`` for bytes that no serde can
   decode (DecodeError). An Avro-encoded ``invalid:unknown_enum`` fails at decode
   time with DecodeError reason ``unknown_enum`` (written with a widened enum).
+  Apart from bad_ts, an invalid event's ts is the current stream time.
 
 So the expected graph is exactly the graph of the ``ok`` events, as long as
 `out_of_order_s + duplicate_delay_s` stays under the job's allowed lateness
@@ -44,7 +46,7 @@ import uuid
 import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import IO, Any, Final, Literal
@@ -250,7 +252,6 @@ class _World:
     games: _Weighted
     live_events: _Weighted
     countries: _Weighted
-    all_titles: tuple[_Title, ...] = field(repr=False)
 
 
 def _hex_id(rng: random.Random, prefix: str, seen: set[str]) -> str:
@@ -305,7 +306,6 @@ def _world(seed: int, accounts: int) -> _World:
         games=_zipf(rng, games, 1.2),
         live_events=_zipf(rng, live, 0.8),
         countries=countries,
-        all_titles=tuple(titles),
     )
 
 
