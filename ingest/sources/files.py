@@ -47,7 +47,7 @@ def _iter_avro(path: Path) -> Iterator[Any]:
         schema = fastavro.parse_schema(strip_logical_types(blocks.writer_schema))
         read = fastavro.schemaless_reader
         for block in blocks:
-            data = block.bytes_
+            data = block.bytes_  # type: ignore[attr-defined]  # the decompressed block
             for _ in range(block.num_records):
                 yield read(data, schema, None)
 
