@@ -4,6 +4,7 @@ The public API is re-exported here; see ``docs/engine.md`` for the model.
 """
 
 from ingest.checkpoint import CheckpointConfig, LocalDirectoryStorage
+from ingest.deadletter import DeadLetter
 from ingest.errors import RDGError
 from ingest.functions import (
     AggregateFunction,
@@ -36,6 +37,7 @@ __all__ = [
     "CollectSink",
     "Count",
     "DataStream",
+    "DeadLetter",
     "EventTimeSessionWindows",
     "FileSink",
     "FileSource",

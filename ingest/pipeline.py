@@ -43,6 +43,7 @@ from ingest.operators.basic import (
 )
 from ingest.operators.keyed import KeyedProcessOperator
 from ingest.operators.session import SessionWindowOperator
+from ingest.operators.trymap import OriginFn, TryMapOperator
 from ingest.operators.window import WindowFn, WindowOperator
 from ingest.runtime.executor import JobResult, JobRunner
 from ingest.sinks.base import Sink
@@ -179,6 +180,19 @@ class DataStream:
 
     def map(self, fn: Callable[[Any], Any], name: str | None = None) -> DataStream:
         return self._then("map", name, lambda uid: MapOperator(uid, fn))
+
+    def try_map(
+        self,
+        fn: Callable[[Any], Any],
+        dead_letters: OutputTag | str,
+        origin: OriginFn | None = None,
+        name: str | None = None,
+    ) -> DataStream:
+        """Map; a record on which ``fn`` raises goes to the ``dead_letters`` side output as
+        a :class:`~ingest.deadletter.DeadLetter` (reason from the exception, ``origin``
+        from the input record) and the rest of the batch carries on."""
+        tag = dead_letters.name if isinstance(dead_letters, OutputTag) else dead_letters
+        return self._then("try_map", name, lambda uid: TryMapOperator(uid, fn, tag, origin))
 
     def filter(self, fn: Callable[[Any], bool], name: str | None = None) -> DataStream:
         return self._then("filter", name, lambda uid: FilterOperator(uid, fn))

@@ -83,6 +83,7 @@ class JobRunner:
         )
         self._wm = MIN_WATERMARK
         self._stop = threading.Event()
+        self._closing = False
         self._ckpt_requested = threading.Event()
         self._next_ckpt_ms: int | None = None
         self._assigner = graph.watermarks.assigner()
@@ -123,15 +124,27 @@ class JobRunner:
             starts[p] = task.position
         return starts
 
+    def on_started(self, positions: dict[str, Any]) -> None:
+        for p, pos in positions.items():
+            task = self.tasks.get(p)
+            if task is not None and task.position is None:
+                task.position = pos
+
     def on_revoked(self, partitions: list[str]) -> None:
         tasks = [self.tasks[p] for p in partitions if p in self.tasks]
-        if self.coordinator and tasks:
+        # While shutting down the final checkpoint (if any) is already taken; a failed job
+        # must not checkpoint at all.
+        if self.coordinator and tasks and not self._closing:
             self._checkpoint(tasks, kind="revoke")
         for t in tasks:
-            t.close()
-            self.tasks.pop(t.partition, None)
-            if self.coordinator:
-                self.coordinator.forget(t.partition)
+            self._release(t)
+
+    def _release(self, task: PartitionTask) -> None:
+        self.metrics.merge(task.metrics)
+        task.close()
+        self.tasks.pop(task.partition, None)
+        if self.coordinator:
+            self.coordinator.forget(task.partition)
 
     def _create_task(self, partition: str) -> PartitionTask:
         g = self.graph
@@ -170,7 +183,7 @@ class JobRunner:
                 self._advance(now)
                 if self._checkpoint_due(now):
                     self._checkpoint(list(self.tasks.values()), kind="periodic")
-                if source.bounded and not self.tasks and not batches:
+                if source.bounded and source.static_assignment and not self.tasks and not batches:
                     finished = True
                     break
             if finished:
@@ -182,11 +195,12 @@ class JobRunner:
             if self.coordinator and self.tasks:
                 self._checkpoint(list(self.tasks.values()), kind="final" if finished else "stop")
         finally:
-            for t in list(self.tasks.values()):
-                t.close()
-            source.close()
-        for t in self.tasks.values():
-            self.metrics.merge(t.metrics)
+            self._closing = True
+            try:
+                source.close()  # a consumer group revokes here: no checkpoint while closing
+            finally:
+                for t in list(self.tasks.values()):
+                    self._release(t)
         return JobResult(
             self.job,
             self.metrics.as_dict(),

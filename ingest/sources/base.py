@@ -31,6 +31,10 @@ class PartitionBatch:
 class AssignmentListener(Protocol):
     def on_assigned(self, partitions: list[str]) -> dict[str, Any]: ...
     def on_revoked(self, partitions: list[str]) -> None: ...
+    def on_started(self, positions: dict[str, Any]) -> None:
+        """The positions the source actually starts from (after resolving e.g. the
+        committed offset), so a checkpoint taken before a partition's first record still
+        records where it stands."""
 
 
 class Source(ABC):
@@ -38,6 +42,9 @@ class Source(ABC):
 
     #: A bounded source ends; the job finishes when every partition reports its end.
     bounded: bool = True
+    #: All partitions are assigned in open() (files, memory); a consumer group assigns
+    #: later, so having no partitions yet does not mean there is nothing to read.
+    static_assignment: bool = True
 
     @abstractmethod
     def open(self, listener: AssignmentListener) -> None: ...

@@ -1,0 +1,274 @@
+"""Kafka source (confluent-kafka): a consumer group per job, one partition task per partition.
+
+- On assignment the runtime restores each partition's keyed state and position from the
+  latest checkpoint; partitions without a checkpoint start from ``start``: the group's
+  committed offset, the earliest or latest offset, or the first offset at a timestamp.
+- On revocation the runtime checkpoints the partitions (sinks flushed first) before the
+  consumer lets them go, so the next owner continues exactly where this one stopped.
+- Offsets are committed to Kafka only after the checkpoint holding them is complete, so a
+  committed offset always means durable progress.  Auto-commit is off.
+- The record timestamp is the default event time.  Values are the raw
+  ``confluent_kafka.Message`` objects; decode them in the pipeline (``try_map``) so bad
+  bytes become dead letters with their topic, partition and offset.
+- ``bounded=True`` reads up to the end offsets seen at assignment and then ends, which is
+  what a backfill or a benchmark wants; ``until_ms`` ends a partition at the first record
+  at or after that time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ingest.errors import ConfigError, ConnectorError
+from ingest.sources.base import AssignmentListener, PartitionBatch, Source
+
+__all__ = ["KafkaSource", "kafka_origin", "parse_start"]
+
+log = logging.getLogger(__name__)
+
+
+def _kafka() -> Any:
+    try:
+        import confluent_kafka
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            "the Kafka source needs confluent-kafka: pip install 'rdg[kafka]'"
+        ) from exc
+    return confluent_kafka
+
+
+def parse_start(start: str | int) -> str | int:
+    """``committed``, ``earliest``, ``latest`` or an epoch-ms timestamp."""
+    if isinstance(start, int):
+        return start
+    if start in ("committed", "earliest", "latest"):
+        return start
+    if start.lstrip("-").isdigit():
+        return int(start)
+    raise ConfigError(
+        f"unknown start position {start!r}: use committed, earliest, latest or epoch ms"
+    )
+
+
+def kafka_origin(msg: Any) -> dict[str, Any]:
+    """Where a message came from (for dead letters)."""
+    try:
+        return {"topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset()}
+    except AttributeError:
+        return {}
+
+
+class KafkaSource(Source):
+    static_assignment = False
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        group_id: str,
+        *,
+        start: str | int = "committed",
+        bounded: bool = False,
+        until_ms: int | None = None,
+        batch_size: int = 5000,
+        config: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.group_id = group_id
+        self.start = parse_start(start)
+        self.bounded = bounded or until_ms is not None
+        self.until_ms = until_ms
+        self.batch_size = batch_size
+        self._config = dict(config or {})
+        self._consumer: Any = None
+        self._listener: AssignmentListener | None = None
+        self._positions: dict[str, int] = {}
+        self._ends: dict[str, int] = {}
+        self._done: set[str] = set()
+        self._announce_end: set[str] = set()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def open(self, listener: AssignmentListener) -> None:
+        ck = _kafka()
+        conf = {
+            "bootstrap.servers": self.bootstrap,
+            "group.id": self.group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest" if self.start != "latest" else "latest",
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
+            "max.poll.interval.ms": 300_000,
+            "fetch.min.bytes": 1,
+            "queued.max.messages.kbytes": 65536,
+            "client.id": f"rdg-{self.group_id}",
+        }
+        conf.update(self._config)
+        self._listener = listener
+        try:
+            self._consumer = ck.Consumer(conf)
+            # fail fast and clearly when the broker is unreachable
+            self._consumer.list_topics(self.topic, timeout=10)
+        except ck.KafkaException as exc:
+            raise ConnectorError(
+                f"cannot reach Kafka at {self.bootstrap} ({exc}); is it running? "
+                "(start the local one with `make up`)"
+            ) from exc
+        md = self._consumer.list_topics(self.topic, timeout=10).topics.get(self.topic)
+        if md is None or md.error is not None or not md.partitions:
+            raise ConnectorError(
+                f"topic {self.topic!r} does not exist on {self.bootstrap}; create it first"
+            )
+        self._consumer.subscribe([self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            try:
+                self._consumer.close()
+            except Exception as exc:  # closing must not hide the real error
+                log.warning("closing the Kafka consumer failed: %s", exc)
+            self._consumer = None
+
+    def assigned(self) -> list[str]:
+        return sorted(self._positions, key=int)
+
+    # -- rebalance callbacks (run inside consume()) ---------------------------------------
+    def _on_assign(self, consumer: Any, partitions: list[Any]) -> None:
+        ck = _kafka()
+        assert self._listener is not None
+        names = [str(tp.partition) for tp in partitions]
+        starts = self._listener.on_assigned(names)
+        by_time = []
+        for tp in partitions:
+            pos = starts.get(str(tp.partition))
+            if pos is not None:
+                tp.offset = int(pos)
+            elif self.start == "committed":
+                tp.offset = ck.OFFSET_STORED
+            elif self.start == "earliest":
+                tp.offset = ck.OFFSET_BEGINNING
+            elif self.start == "latest":
+                tp.offset = ck.OFFSET_END
+            else:
+                tp.offset = int(self.start)
+                by_time.append(tp)
+        if by_time:
+            resolved = consumer.offsets_for_times(by_time, timeout=10)
+            offs = {r.partition: r.offset for r in resolved}
+            for tp in by_time:
+                off = offs.get(tp.partition, -1)
+                tp.offset = off if off >= 0 else ck.OFFSET_END
+        for tp in partitions:
+            p = str(tp.partition)
+            low, high = consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            self._ends[p] = high
+            if tp.offset >= 0:
+                self._positions[p] = tp.offset
+            elif tp.offset == ck.OFFSET_BEGINNING:
+                self._positions[p] = low
+            elif tp.offset == ck.OFFSET_END:
+                self._positions[p] = high
+            else:  # committed: ask the group
+                committed = consumer.committed([tp], timeout=10)[0].offset
+                self._positions[p] = committed if committed >= 0 else low
+            if self.bounded and self._positions[p] >= high:
+                self._announce_end.add(p)
+        consumer.assign(partitions)
+        self._listener.on_started({p: self._positions[p] for p in names})
+        log.info("assigned partitions %s of %s", names, self.topic)
+
+    def _on_revoke(self, consumer: Any, partitions: list[Any]) -> None:
+        assert self._listener is not None
+        names = [str(tp.partition) for tp in partitions]
+        self._listener.on_revoked(names)
+        for p in names:
+            self._positions.pop(p, None)
+            self._ends.pop(p, None)
+            self._done.discard(p)
+            self._announce_end.discard(p)
+        log.info("revoked partitions %s of %s", names, self.topic)
+
+    # -- reading -----------------------------------------------------------------------
+    def poll(self, max_records: int, timeout_s: float) -> list[PartitionBatch]:
+        ck = _kafka()
+        consumer = self._consumer
+        if consumer is None:
+            raise ConnectorError("the Kafka source is not open")
+        try:
+            msgs = consumer.consume(
+                num_messages=min(max_records, self.batch_size), timeout=timeout_s
+            )
+        except ck.KafkaException as exc:
+            raise ConnectorError(f"Kafka consume failed on {self.bootstrap}: {exc}") from exc
+        parts: dict[str, list[Any]] = {}
+        for m in msgs:
+            err = m.error()
+            if err is not None:
+                if err.code() == ck.KafkaError._PARTITION_EOF:
+                    continue
+                if err.fatal():
+                    raise ConnectorError(f"fatal Kafka error on {self.topic}: {err}")
+                log.warning("Kafka error on %s: %s", self.topic, err)
+                continue
+            p = str(m.partition())
+            if p in self._done or p not in self._positions:
+                continue  # a late message of a finished or revoked partition
+            lst = parts.get(p)
+            if lst is None:
+                parts[p] = lst = []
+            lst.append(m)
+        out = []
+        for p in sorted(parts, key=int):
+            batch = parts[p]
+            eop = False
+            if self.bounded:
+                end = self._ends.get(p, 0)
+                cut = len(batch)
+                if self.until_ms is not None:
+                    for i, m in enumerate(batch):
+                        if m.timestamp()[1] >= self.until_ms:
+                            cut, eop = i, True
+                            break
+                while cut and batch[cut - 1].offset() >= end:
+                    cut -= 1
+                if cut < len(batch):
+                    eop = True
+                batch = batch[:cut]
+                if batch and batch[-1].offset() + 1 >= end:
+                    eop = True
+            nxt = batch[-1].offset() + 1 if batch else self._positions[p]
+            self._positions[p] = nxt
+            if eop:
+                self._done.add(p)
+                self._announce_end.discard(p)
+                consumer.pause([ck.TopicPartition(self.topic, int(p))])
+            out.append(PartitionBatch(p, batch, [m.timestamp()[1] for m in batch], nxt, eop))
+        for p in sorted(self._announce_end, key=int):
+            if p not in self._done:
+                self._done.add(p)
+                consumer.pause([ck.TopicPartition(self.topic, int(p))])
+                out.append(PartitionBatch(p, [], [], self._positions[p], True))
+        self._announce_end.clear()
+        return out
+
+    def commit(self, positions: dict[str, Any]) -> None:
+        """Commit offsets of a completed checkpoint (synchronously)."""
+        ck = _kafka()
+        if self._consumer is None:
+            return
+        offsets = [
+            ck.TopicPartition(self.topic, int(p), int(pos))
+            for p, pos in positions.items()
+            if pos is not None
+        ]
+        if not offsets:
+            return
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except ck.KafkaException as exc:
+            # the checkpoint is durable; the next one commits again
+            log.warning("committing offsets to Kafka failed: %s", exc)
