@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Self
 
 from graphstore.merge import coalesce
 from graphstore.model import (
@@ -35,11 +35,9 @@ from graphstore.model import (
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["GraphStore", "OneWay", "WriteStats", "check_ref"]
+__all__ = ["GraphStore", "WriteStats", "check_ref", "merge_directions"]
 
 log = logging.getLogger(__name__)
-
-OneWay = Literal["out", "in"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +89,18 @@ def _check_window(since: int | None, until: int | None) -> None:
             raise InvalidQueryError(
                 f"{name} must be epoch milliseconds (int) or None, got {value!r}"
             )
+
+
+def merge_directions(out_edges: list[Edge], in_edges: list[Edge], limit: int) -> list[Edge]:
+    """Combine the sorted out- and in-lists of one node: newest first, a self-loop once."""
+    if not in_edges:
+        return out_edges[:limit]
+    if not out_edges:
+        return in_edges[:limit]
+    merged = {e.key: e for e in out_edges}
+    for e in in_edges:
+        merged.setdefault(e.key, e)
+    return sorted(merged.values(), key=edge_sort_key)[:limit]
 
 
 class GraphStore(ABC):
@@ -154,18 +164,18 @@ class GraphStore(ABC):
     def _adjacent(
         self,
         ref: NodeRef,
-        direction: OneWay,
+        direction: Direction,
         edge_type: str | None,
         since: int | None,
         until: int | None,
         limit: int,
     ) -> list[Edge]:
-        """Edges leaving ("out") or entering ("in") ``ref``, filtered, newest first, limited."""
+        """Edges at ``ref`` (arguments already validated), newest first, at most ``limit``."""
 
     def _adjacent_many(
         self,
         refs: Sequence[NodeRef],
-        direction: OneWay,
+        direction: Direction,
         edge_type: str | None,
         since: int | None,
         until: int | None,
@@ -228,19 +238,8 @@ class GraphStore(ABC):
             or (since is not None and until is not None and since > until)
         ):
             return {r: [] for r in ref_list}
-        if direction != "both":
-            one_way: OneWay = "out" if direction == "out" else "in"
-            lists = self._adjacent_many(ref_list, one_way, edge_type, since, until, limit)
-            return dict(zip(ref_list, lists, strict=True))
-        outs = self._adjacent_many(ref_list, "out", edge_type, since, until, limit)
-        ins = self._adjacent_many(ref_list, "in", edge_type, since, until, limit)
-        result: dict[NodeRef, list[Edge]] = {}
-        for ref, out_edges, in_edges in zip(ref_list, outs, ins, strict=True):
-            merged = {e.key: e for e in out_edges}
-            for e in in_edges:  # a self-loop shows up in both lists
-                merged.setdefault(e.key, e)
-            result[ref] = sorted(merged.values(), key=edge_sort_key)[:limit]
-        return result
+        lists = self._adjacent_many(ref_list, direction, edge_type, since, until, limit)
+        return dict(zip(ref_list, lists, strict=True))
 
     def khop(
         self,

@@ -17,10 +17,11 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from graphstore.base import GraphStore, OneWay, WriteStats, check_ref
+from graphstore.base import GraphStore, WriteStats, check_ref
 from graphstore.model import (
     BucketRow,
     BucketWrite,
+    Direction,
     Edge,
     EdgeDetail,
     EdgeRow,
@@ -31,7 +32,6 @@ from graphstore.model import (
     NodeRow,
     NodeWrite,
     PropRow,
-    edge_sort_key,
 )
 from ingest.errors import ConfigError, ConnectorError
 
@@ -66,10 +66,14 @@ CREATE TABLE IF NOT EXISTS edges (
     dst_id TEXT NOT NULL,
     first_seen INTEGER NOT NULL,
     last_seen INTEGER NOT NULL,
+    count INTEGER NOT NULL,  -- SUM(edge_buckets.count), kept current by the triggers below
     PRIMARY KEY (src_type, src_id, edge_type, dst_type, dst_id)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS edges_by_dst
-    ON edges (dst_type, dst_id, edge_type, src_type, src_id);
+-- Covering indexes in answer order: a neighbor query reads only the rows it returns.
+CREATE INDEX IF NOT EXISTS edges_out_recent ON edges
+    (src_type, src_id, last_seen DESC, edge_type, dst_type, dst_id, first_seen, count);
+CREATE INDEX IF NOT EXISTS edges_in_recent ON edges
+    (dst_type, dst_id, last_seen DESC, edge_type, src_type, src_id, first_seen, count);
 CREATE TABLE IF NOT EXISTS edge_buckets (
     src_type TEXT NOT NULL,
     src_id TEXT NOT NULL,
@@ -81,6 +85,18 @@ CREATE TABLE IF NOT EXISTS edge_buckets (
     count INTEGER NOT NULL,
     PRIMARY KEY (src_type, src_id, edge_type, dst_type, dst_id, bucket_start, partition)
 ) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS edge_count_new_bucket AFTER INSERT ON edge_buckets
+WHEN NEW.count > 0 BEGIN
+    UPDATE edges SET count = count + NEW.count
+    WHERE src_type = NEW.src_type AND src_id = NEW.src_id AND edge_type = NEW.edge_type
+      AND dst_type = NEW.dst_type AND dst_id = NEW.dst_id;
+END;
+CREATE TRIGGER IF NOT EXISTS edge_count_bucket_grew AFTER UPDATE OF count ON edge_buckets
+WHEN NEW.count <> OLD.count BEGIN
+    UPDATE edges SET count = count + NEW.count - OLD.count
+    WHERE src_type = NEW.src_type AND src_id = NEW.src_id AND edge_type = NEW.edge_type
+      AND dst_type = NEW.dst_type AND dst_id = NEW.dst_id;
+END;
 """
 
 _UPSERT_NODE = """
@@ -98,9 +114,14 @@ ON CONFLICT (type, id, name) DO UPDATE SET
 WHERE (excluded.ts, excluded.event_id, excluded.value) > (ts, event_id, value)
 """
 
+# A new edge starts with the sum of buckets that arrived before it (writes may come in
+# any order); afterwards the bucket triggers keep ``count`` current.
 _UPSERT_EDGE = """
-INSERT INTO edges (src_type, src_id, edge_type, dst_type, dst_id, first_seen, last_seen)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO edges (src_type, src_id, edge_type, dst_type, dst_id, first_seen, last_seen, count)
+SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, (
+    SELECT COALESCE(SUM(count), 0) FROM edge_buckets
+    WHERE src_type = ?1 AND src_id = ?2 AND edge_type = ?3 AND dst_type = ?4 AND dst_id = ?5)
+WHERE true
 ON CONFLICT (src_type, src_id, edge_type, dst_type, dst_id) DO UPDATE SET
     first_seen = MIN(first_seen, excluded.first_seen),
     last_seen = MAX(last_seen, excluded.last_seen)
@@ -114,35 +135,37 @@ ON CONFLICT (src_type, src_id, edge_type, dst_type, dst_id, bucket_start, partit
 DO UPDATE SET count = MAX(count, excluded.count)
 """
 
-_EDGE_COUNT = """(
-    SELECT COALESCE(SUM(b.count), 0) FROM edge_buckets AS b
-    WHERE b.src_type = e.src_type AND b.src_id = e.src_id AND b.edge_type = e.edge_type
-      AND b.dst_type = e.dst_type AND b.dst_id = e.dst_id)"""
-
 _EDGE_COLUMNS = "src_type, src_id, edge_type, dst_type, dst_id, first_seen, last_seen"
+_READ_COLUMNS = f"{_EDGE_COLUMNS}, count"
 _ORDER = "last_seen DESC, edge_type, src_type, src_id, dst_type, dst_id"
-_ANCHOR = {"out": "src_type = ? AND src_id = ?", "in": "dst_type = ? AND dst_id = ?"}
+_ANCHOR = {"out": "src_type = ?1 AND src_id = ?2", "in": "dst_type = ?1 AND dst_id = ?2"}
 
 
-def _adjacency_sql(direction: OneWay, edge_type: bool, since: bool, until: bool) -> str:
-    """Built from fixed fragments only; every value is a bound parameter."""
-    where = [_ANCHOR[direction]]
+def _adjacency_sql(direction: Direction, edge_type: bool, since: bool, until: bool) -> str:
+    """Built from fixed fragments only; every value is a bound parameter.
+
+    Parameters: ?1/?2 the node, ?3 edge type, ?4 since, ?5 until, ?6 limit.
+    """
+    filters = []
     if edge_type:
-        where.append("edge_type = ?")
+        filters.append("edge_type = ?3")
     if since:
-        where.append("last_seen >= ?")
+        filters.append("last_seen >= ?4")
     if until:
-        where.append("last_seen <= ?")
+        filters.append("last_seen <= ?5")
+
+    def side(anchor: str, extra: str = "") -> str:
+        where = " AND ".join([anchor, *filters] + ([extra] if extra else []))
+        return f"SELECT {_READ_COLUMNS} FROM edges WHERE {where} ORDER BY {_ORDER} LIMIT ?6"
+
+    if direction != "both":
+        return side(_ANCHOR[direction])
+    # Self-loops are found by the out side only.
+    in_side = side(_ANCHOR["in"], "NOT (src_type = ?1 AND src_id = ?2)")
     return (
-        f"SELECT e.src_type, e.src_id, e.edge_type, e.dst_type, e.dst_id, "
-        f"e.first_seen, e.last_seen, {_EDGE_COUNT} "
-        f"FROM (SELECT {_EDGE_COLUMNS} FROM edges WHERE {' AND '.join(where)} "
-        f"ORDER BY {_ORDER} LIMIT ?) AS e"
+        f"SELECT * FROM ({side(_ANCHOR['out'])}) UNION ALL SELECT * FROM ({in_side}) "
+        f"ORDER BY 7 DESC, 3, 1, 2, 4, 5 LIMIT ?6"
     )
-
-
-def _edge_from_row(row: tuple[Any, ...]) -> Edge:
-    return Edge((row[0], row[1]), row[2], (row[3], row[4]), {}, row[5], row[6], row[7])
 
 
 class SQLiteGraphStore(GraphStore):
@@ -297,7 +320,7 @@ class SQLiteGraphStore(GraphStore):
     def _adjacent(
         self,
         ref: NodeRef,
-        direction: OneWay,
+        direction: Direction,
         edge_type: str | None,
         since: int | None,
         until: int | None,
@@ -307,12 +330,8 @@ class SQLiteGraphStore(GraphStore):
         sql = self._adj_sql.get(shape)
         if sql is None:
             sql = self._adj_sql[shape] = _adjacency_sql(*shape)
-        params: list[Any] = [ref[0], ref[1]]
-        params.extend(p for p in (edge_type, since, until) if p is not None)
-        params.append(limit)
-        edges = [_edge_from_row(row) for row in self._query(sql, tuple(params))]
-        edges.sort(key=edge_sort_key)
-        return edges
+        rows = self._query(sql, (ref[0], ref[1], edge_type, since, until, limit))
+        return [Edge((r[0], r[1]), r[2], (r[3], r[4]), {}, r[5], r[6], r[7]) for r in rows]
 
     def get_edge(self, src: NodeRef, edge_type: str, dst: NodeRef) -> EdgeDetail | None:
         (src_type, src_id), (dst_type, dst_id) = check_ref(src, "source"), check_ref(dst, "target")

@@ -1,15 +1,17 @@
 """Keyspace and tables, created on first use.
 
-Tables are laid out so every query is a single-partition read:
+Every read is a single-partition query:
 
-* ``nodes``        partition (type, id)
-* ``edges_out``    partition (src_type, src_id), clustering (edge_type, dst_type, dst_id)
-* ``edges_in``     partition (dst_type, dst_id), clustering (edge_type, src_type, src_id)
-* ``edge_buckets`` partition (the edge), clustering (bucket_start, partition)
-
-``edges_out``/``edges_in`` also carry ``counts``, a map (bucket_start, partition) -> count
-mirroring ``edge_buckets``, so a neighbor list gets each edge's total without a read
-per edge.
+* ``nodes``            partition (type, id)
+* ``adjacency``        partition = one node; clustering (dir, edge_type, other_type, other_id).
+  Each edge is stored twice: under its source with dir='out' and under its destination
+  with dir='in', so out-, in- and both-direction neighbor lists are one partition read.
+  ``counts`` maps (bucket_start, partition) -> count, mirroring ``edge_buckets``, so a
+  neighbor list carries each edge's total without a read per edge.
+* ``adjacency_recent`` partition = one node; clustering (hour DESC, dir, edge_type, other...).
+  A row per (edge, hour of a written last_seen): newest-first scans with LIMIT find the
+  most recent edges of a supernode without reading all of its edges.
+* ``edge_buckets``     partition = the edge; clustering (bucket_start, partition)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ __all__ = ["SCHEMA_TABLES", "create_schema", "keyspace_ddl", "table_ddl"]
 
 log = logging.getLogger(__name__)
 
-SCHEMA_TABLES = ("nodes", "edges_out", "edges_in", "edge_buckets")
+SCHEMA_TABLES = ("nodes", "adjacency", "adjacency_recent", "edge_buckets")
 
 _TABLES = {
     "nodes": """
@@ -32,16 +34,15 @@ _TABLES = {
         first_seen bigint, last_seen bigint,
         props map<text, text>,
         PRIMARY KEY ((type, id))""",
-    "edges_out": """
-        src_type text, src_id text, edge_type text, dst_type text, dst_id text,
+    "adjacency": """
+        node_type text, node_id text, dir text, edge_type text, other_type text, other_id text,
         first_seen bigint, last_seen bigint,
         counts map<frozen<tuple<bigint, text>>, bigint>,
-        PRIMARY KEY ((src_type, src_id), edge_type, dst_type, dst_id)""",
-    "edges_in": """
-        dst_type text, dst_id text, edge_type text, src_type text, src_id text,
-        first_seen bigint, last_seen bigint,
-        counts map<frozen<tuple<bigint, text>>, bigint>,
-        PRIMARY KEY ((dst_type, dst_id), edge_type, src_type, src_id)""",
+        PRIMARY KEY ((node_type, node_id), dir, edge_type, other_type, other_id)""",
+    "adjacency_recent": """
+        node_type text, node_id text, hour bigint,
+        dir text, edge_type text, other_type text, other_id text,
+        PRIMARY KEY ((node_type, node_id), hour, dir, edge_type, other_type, other_id)""",
     "edge_buckets": """
         src_type text, src_id text, edge_type text, dst_type text, dst_id text,
         bucket_start bigint, partition text,
@@ -60,8 +61,15 @@ def keyspace_ddl(config: CassandraConfig) -> str:
     )
 
 
+_OPTIONS = {
+    "adjacency_recent": " WITH CLUSTERING ORDER BY "
+    "(hour DESC, dir ASC, edge_type ASC, other_type ASC, other_id ASC)",
+}
+
+
 def table_ddl(keyspace: str, table: str) -> str:
-    return f"CREATE TABLE IF NOT EXISTS {keyspace}.{table} ({_TABLES[table]})"
+    options = _OPTIONS.get(table, "")
+    return f"CREATE TABLE IF NOT EXISTS {keyspace}.{table} ({_TABLES[table]}){options}"
 
 
 def create_schema(session: Any, config: CassandraConfig) -> None:

@@ -8,14 +8,14 @@ Reads are single-partition queries issued concurrently.
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphstore.base import GraphStore, OneWay, WriteStats, check_ref
+from graphstore.base import GraphStore, WriteStats, check_ref
+from graphstore.cassandra.adjacency import AdjacencyReader, map_values_sum
 from graphstore.cassandra.config import CassandraConfig, parse_cassandra_url
 from graphstore.cassandra.driver import require_driver
 from graphstore.cassandra.encoding import (
@@ -28,6 +28,7 @@ from graphstore.cassandra.writer import AsyncWriter, MutationGroups, map_driver_
 from graphstore.model import (
     BucketRow,
     BucketWrite,
+    Direction,
     Edge,
     EdgeDetail,
     EdgeRow,
@@ -38,7 +39,7 @@ from graphstore.model import (
     NodeRow,
     NodeWrite,
     PropRow,
-    edge_sort_key,
+    hour_bucket,
 )
 from ingest.errors import ConfigError, ConnectorError
 
@@ -46,12 +47,13 @@ __all__ = ["CassandraGraphStore"]
 
 log = logging.getLogger(__name__)
 
-_EDGE_WHERE = {
-    "edges_out": "src_type = ? AND src_id = ? AND edge_type = ? AND dst_type = ? AND dst_id = ?",
-    "edges_in": "dst_type = ? AND dst_id = ? AND edge_type = ? AND src_type = ? AND src_id = ?",
-}
-_BUCKET_WHERE = _EDGE_WHERE["edges_out"]
+_ADJ_WHERE = (
+    "node_type = ? AND node_id = ? AND dir = ? AND edge_type = ? AND other_type = ? "
+    "AND other_id = ?"
+)
+_BUCKET_WHERE = "src_type = ? AND src_id = ? AND edge_type = ? AND dst_type = ? AND dst_id = ?"
 _WITH = "USING TTL ? AND TIMESTAMP ?"
+_ADJ_COLUMNS = "dir, edge_type, other_type, other_id, first_seen, last_seen, counts"
 
 
 @dataclass(frozen=True)
@@ -59,18 +61,17 @@ class _Prepared:
     node_first: Any
     node_last: Any
     node_props: Any
-    out_first: Any
-    out_last: Any
-    out_count: Any
-    in_first: Any
-    in_last: Any
-    in_count: Any
+    adj_first: Any
+    adj_last: Any
+    adj_count: Any
+    recent: Any
     bucket: Any
     get_node: Any
-    out_all: Any
-    out_typed: Any
-    in_all: Any
-    in_typed: Any
+    recent_scan: Any
+    adj_lookup: Any
+    adj_partition: Any
+    adj_dir: Any
+    adj_dirs_typed: Any
     get_edge: Any
     get_buckets: Any
 
@@ -83,41 +84,35 @@ class _Prepared:
             return p(f"UPDATE {ks}.{table} {_WITH} SET {assignment} WHERE {where}")
 
         node_where = "type = ? AND id = ?"
+        adj = f"SELECT {_ADJ_COLUMNS} FROM {ks}.adjacency WHERE node_type = ? AND node_id = ?"
         return cls(
             node_first=upd("nodes", "first_seen = ?", node_where),
             node_last=upd("nodes", "last_seen = ?", node_where),
             node_props=upd("nodes", "props = props + ?", node_where),
-            out_first=upd("edges_out", "first_seen = ?", _EDGE_WHERE["edges_out"]),
-            out_last=upd("edges_out", "last_seen = ?", _EDGE_WHERE["edges_out"]),
-            out_count=upd("edges_out", "counts = counts + ?", _EDGE_WHERE["edges_out"]),
-            in_first=upd("edges_in", "first_seen = ?", _EDGE_WHERE["edges_in"]),
-            in_last=upd("edges_in", "last_seen = ?", _EDGE_WHERE["edges_in"]),
-            in_count=upd("edges_in", "counts = counts + ?", _EDGE_WHERE["edges_in"]),
+            adj_first=upd("adjacency", "first_seen = ?", _ADJ_WHERE),
+            adj_last=upd("adjacency", "last_seen = ?", _ADJ_WHERE),
+            adj_count=upd("adjacency", "counts = counts + ?", _ADJ_WHERE),
+            recent=p(
+                f"INSERT INTO {ks}.adjacency_recent "
+                "(node_type, node_id, hour, dir, edge_type, other_type, other_id) "
+                f"VALUES (?, ?, ?, ?, ?, ?, ?) {_WITH}"
+            ),
             bucket=upd(
                 "edge_buckets",
                 "count = ?",
                 f"{_BUCKET_WHERE} AND bucket_start = ? AND partition = ?",
             ),
             get_node=p(f"SELECT first_seen, last_seen, props FROM {ks}.nodes WHERE {node_where}"),
-            out_all=p(
-                f"SELECT edge_type, dst_type, dst_id, first_seen, last_seen, counts "
-                f"FROM {ks}.edges_out WHERE src_type = ? AND src_id = ?"
+            recent_scan=p(
+                f"SELECT hour, dir, edge_type, other_type, other_id FROM {ks}.adjacency_recent "
+                "WHERE node_type = ? AND node_id = ? AND hour >= ? AND hour <= ?"
             ),
-            out_typed=p(
-                f"SELECT edge_type, dst_type, dst_id, first_seen, last_seen, counts "
-                f"FROM {ks}.edges_out WHERE src_type = ? AND src_id = ? AND edge_type = ?"
-            ),
-            in_all=p(
-                f"SELECT edge_type, src_type, src_id, first_seen, last_seen, counts "
-                f"FROM {ks}.edges_in WHERE dst_type = ? AND dst_id = ?"
-            ),
-            in_typed=p(
-                f"SELECT edge_type, src_type, src_id, first_seen, last_seen, counts "
-                f"FROM {ks}.edges_in WHERE dst_type = ? AND dst_id = ? AND edge_type = ?"
-            ),
+            adj_lookup=p(f"{adj} AND (dir, edge_type, other_type, other_id) IN ?"),
+            adj_partition=p(adj),
+            adj_dir=p(f"{adj} AND dir = ?"),
+            adj_dirs_typed=p(f"{adj} AND dir IN ? AND edge_type = ?"),
             get_edge=p(
-                f"SELECT first_seen, last_seen, counts FROM {ks}.edges_out "
-                f"WHERE {_EDGE_WHERE['edges_out']}"
+                f"SELECT first_seen, last_seen, counts FROM {ks}.adjacency WHERE {_ADJ_WHERE}"
             ),
             get_buckets=p(
                 f"SELECT bucket_start, partition, count FROM {ks}.edge_buckets "
@@ -203,6 +198,17 @@ class CassandraGraphStore(GraphStore):
             backoff_s=config.backoff_s,
             max_backoff_s=config.max_backoff_s,
         )
+        st = self._stmts
+        self._reader = AdjacencyReader(
+            self._session,
+            self.target,
+            recent_scan=st.recent_scan,
+            lookup=st.adj_lookup,
+            partition=st.adj_partition,
+            partition_dirs_typed=st.adj_dirs_typed,
+            partition_dir=st.adj_dir,
+            concurrency=config.concurrency,
+        )
         log.info("opened Cassandra graph store %s", config.url)
 
     def __repr__(self) -> str:
@@ -237,26 +243,47 @@ class CassandraGraphStore(GraphStore):
                 props += len(n.props)
         for e in edges:
             ttl = cfg.edge_ttl_for(e.edge_type)
-            out_key = (e.src_type, e.src_id, e.edge_type, e.dst_type, e.dst_id)
-            in_key = (e.dst_type, e.dst_id, e.edge_type, e.src_type, e.src_id)
-            out_part, in_part = ("o", e.src_type, e.src_id), ("i", e.dst_type, e.dst_id)
             first_ts = first_seen_timestamp(e.first_seen)
-            add(out_part, st.out_first, (ttl, first_ts, e.first_seen, *out_key))
-            add(out_part, st.out_last, (ttl, e.last_seen, e.last_seen, *out_key))
-            add(in_part, st.in_first, (ttl, first_ts, e.first_seen, *in_key))
-            add(in_part, st.in_last, (ttl, e.last_seen, e.last_seen, *in_key))
+            hour = hour_bucket(e.last_seen)
+            for node_type, node_id, direction, other_type, other_id in (
+                (e.src_type, e.src_id, "out", e.dst_type, e.dst_id),
+                (e.dst_type, e.dst_id, "in", e.src_type, e.src_id),
+            ):
+                row = (node_type, node_id, direction, e.edge_type, other_type, other_id)
+                part = ("a", node_type, node_id)
+                add(part, st.adj_first, (ttl, first_ts, e.first_seen, *row))
+                add(part, st.adj_last, (ttl, e.last_seen, e.last_seen, *row))
+                recent = (node_type, node_id, hour, direction, e.edge_type, other_type, other_id)
+                add(part, st.recent, (*recent, ttl, e.last_seen))
         for b in buckets:
             ttl = cfg.edge_ttl_for(b.edge_type)
-            out_key = (b.src_type, b.src_id, b.edge_type, b.dst_type, b.dst_id)
-            in_key = (b.dst_type, b.dst_id, b.edge_type, b.src_type, b.src_id)
+            edge_key = (b.src_type, b.src_id, b.edge_type, b.dst_type, b.dst_id)
+            add(
+                ("b", *edge_key),
+                st.bucket,
+                (ttl, b.count, b.count, *edge_key, b.bucket_start, b.partition),
+            )
             cell = {(b.bucket_start, b.partition): b.count}
             add(
-                ("b", *out_key),
-                st.bucket,
-                (ttl, b.count, b.count, *out_key, b.bucket_start, b.partition),
+                ("a", b.src_type, b.src_id),
+                st.adj_count,
+                (
+                    ttl,
+                    b.count,
+                    cell,
+                    b.src_type,
+                    b.src_id,
+                    "out",
+                    b.edge_type,
+                    b.dst_type,
+                    b.dst_id,
+                ),
             )
-            add(("o", b.src_type, b.src_id), st.out_count, (ttl, b.count, cell, *out_key))
-            add(("i", b.dst_type, b.dst_id), st.in_count, (ttl, b.count, cell, *in_key))
+            add(
+                ("a", b.dst_type, b.dst_id),
+                st.adj_count,
+                (ttl, b.count, cell, b.dst_type, b.dst_id, "in", b.edge_type, b.src_type, b.src_id),
+            )
         return groups, props
 
     def _write(
@@ -321,57 +348,33 @@ class CassandraGraphStore(GraphStore):
     def _adjacent_many(
         self,
         refs: Sequence[NodeRef],
-        direction: OneWay,
+        direction: Direction,
         edge_type: str | None,
         since: int | None,
         until: int | None,
         limit: int,
     ) -> list[list[Edge]]:
-        st = self._stmts
-        if direction == "out":
-            prepared = st.out_all if edge_type is None else st.out_typed
-        else:
-            prepared = st.in_all if edge_type is None else st.in_typed
-        params = [(r[0], r[1]) if edge_type is None else (r[0], r[1], edge_type) for r in refs]
-        results = self._read_many(prepared, params, f"read {direction}-edges")
-        lists: list[list[Edge]] = []
-        for ref, rows in zip(refs, results, strict=True):
-            edges: list[Edge] = []
-            for etype, other_type, other_id, first, last, counts in rows:
-                if last is None or (since is not None and last < since):
-                    continue
-                if until is not None and last > until:
-                    continue
-                total = sum(counts.values()) if counts else 0
-                other = (other_type, other_id)
-                if direction == "out":
-                    edges.append(Edge(ref, etype, other, {}, _span(first, last), last, total))
-                else:
-                    edges.append(Edge(other, etype, ref, {}, _span(first, last), last, total))
-            if len(edges) > limit:
-                edges = heapq.nsmallest(limit, edges, key=edge_sort_key)
-            else:
-                edges.sort(key=edge_sort_key)
-            lists.append(edges)
-        return lists
+        return self._reader.read(refs, direction, edge_type, since, until, limit)
 
     def _adjacent(
         self,
         ref: NodeRef,
-        direction: OneWay,
+        direction: Direction,
         edge_type: str | None,
         since: int | None,
         until: int | None,
         limit: int,
     ) -> list[Edge]:
-        return self._adjacent_many([ref], direction, edge_type, since, until, limit)[0]
+        return self._reader.read([ref], direction, edge_type, since, until, limit)[0]
 
     def get_edge(self, src: NodeRef, edge_type: str, dst: NodeRef) -> EdgeDetail | None:
         src, dst = check_ref(src, "source"), check_ref(dst, "target")
         key = (src[0], src[1], edge_type, dst[0], dst[1])
         st = self._stmts
         try:
-            edge_future = self._session.execute_async(st.get_edge, key)
+            edge_future = self._session.execute_async(
+                st.get_edge, (src[0], src[1], "out", edge_type, dst[0], dst[1])
+            )
             bucket_future = self._session.execute_async(st.get_buckets, key)
             edge_rows = list(edge_future.result())
             bucket_rows = list(bucket_future.result())
@@ -390,7 +393,7 @@ class CassandraGraphStore(GraphStore):
             {},
             _span(first, last),
             last,
-            sum(counts.values()) if counts else 0,
+            map_values_sum(counts),
             sorted(per_bucket.items()),
         )
 
@@ -406,10 +409,10 @@ class CassandraGraphStore(GraphStore):
         )
         edges = Counter(
             t
-            for t, last in self._execute(
-                f"SELECT edge_type, last_seen FROM {ks}.edges_out", (), "count edges"
+            for direction, t, last in self._execute(
+                f"SELECT dir, edge_type, last_seen FROM {ks}.adjacency", (), "count edges"
             )
-            if last is not None
+            if direction == "out" and last is not None
         )
         return {"nodes": dict(sorted(nodes.items())), "edges": dict(sorted(edges.items()))}
 
@@ -427,14 +430,14 @@ class CassandraGraphStore(GraphStore):
                 prop_rows.append(PropRow(name, pv.value, pv.ts, pv.event_id))
             node_rows.append(NodeRow(t, i, _span(first, last), last, tuple(prop_rows)))
         edge_rows = [
-            EdgeRow(st, si, et, dt, di, _span(first, last), last)
-            for st, si, et, dt, di, first, last in self._execute(
-                f"SELECT src_type, src_id, edge_type, dst_type, dst_id, first_seen, last_seen "
-                f"FROM {ks}.edges_out",
+            EdgeRow(nt, ni, et, ot, oi, _span(first, last), last)
+            for nt, ni, direction, et, ot, oi, first, last in self._execute(
+                f"SELECT node_type, node_id, dir, edge_type, other_type, other_id, first_seen, "
+                f"last_seen FROM {ks}.adjacency",
                 (),
                 "dump edges",
             )
-            if last is not None
+            if direction == "out" and last is not None
         ]
         bucket_rows = [
             BucketRow(*row)
@@ -448,30 +451,20 @@ class CassandraGraphStore(GraphStore):
         return GraphDump.of(node_rows, edge_rows, bucket_rows)
 
     def check_mirror(self) -> list[str]:
-        """Differences between edges_out and edges_in (should be none); for tests and ops."""
+        """Differences between the 'out' and 'in' copies of every edge (should be none)."""
         ks = self.config.keyspace
-        cols = "first_seen, last_seen, counts"
-        out_rows = {
-            (r[0], r[1], r[2], r[3], r[4]): r[5:]
-            for r in self._execute(
-                f"SELECT src_type, src_id, edge_type, dst_type, dst_id, {cols} FROM {ks}.edges_out",
-                (),
-                "scan edges_out",
-            )
-        }
-        in_rows = {
-            (r[3], r[4], r[2], r[0], r[1]): r[5:]
-            for r in self._execute(
-                f"SELECT dst_type, dst_id, edge_type, src_type, src_id, {cols} FROM {ks}.edges_in",
-                (),
-                "scan edges_in",
-            )
-        }
-        problems = []
-        for key in sorted(set(out_rows) | set(in_rows)):
-            a, b = out_rows.get(key), in_rows.get(key)
-            a_norm = None if a is None else (a[0], a[1], dict(a[2] or {}))
-            b_norm = None if b is None else (b[0], b[1], dict(b[2] or {}))
-            if a_norm != b_norm:
-                problems.append(f"{key}: out={a_norm} in={b_norm}")
-        return problems
+        copies: dict[str, dict[tuple[str, ...], tuple[Any, ...]]] = {"out": {}, "in": {}}
+        for nt, ni, direction, et, ot, oi, first, last, counts in self._execute(
+            f"SELECT node_type, node_id, dir, edge_type, other_type, other_id, first_seen, "
+            f"last_seen, counts FROM {ks}.adjacency",
+            (),
+            "scan adjacency",
+        ):
+            key = (nt, ni, et, ot, oi) if direction == "out" else (ot, oi, et, nt, ni)
+            copies[direction][key] = (first, last, dict(counts or {}))
+        out_rows, in_rows = copies["out"], copies["in"]
+        return [
+            f"{key}: out={out_rows.get(key)} in={in_rows.get(key)}"
+            for key in sorted(set(out_rows) | set(in_rows))
+            if out_rows.get(key) != in_rows.get(key)
+        ]

@@ -125,10 +125,10 @@ def test_merges_are_encoded_as_cell_timestamps(cassandra_module_store: GraphStor
     bucket = store.session.execute(f"SELECT count, WRITETIME(count) FROM {ks}.edge_buckets").one()
     assert bucket == (4, 4)
     edge_in = store.session.execute(
-        f"SELECT WRITETIME(first_seen), WRITETIME(last_seen) FROM {ks}.edges_in "
-        "WHERE dst_type = 'Title' AND dst_id = '9'"
+        f"SELECT WRITETIME(first_seen), WRITETIME(last_seen), WRITETIME(counts) FROM {ks}.adjacency "
+        "WHERE node_type = 'Title' AND node_id = '9' AND dir = 'in'"
     ).one()
-    assert edge_in == (FIRST_SEEN_BASE - 120, 180)
+    assert edge_in == (FIRST_SEEN_BASE - 120, 180, [4])
 
 
 def test_ttls_per_node_and_edge_type(
@@ -155,7 +155,10 @@ def test_ttls_per_node_and_edge_type(
         assert 0 < ttl["Session"] <= 3600 and ttl["Profile"] is None
         edge_ttl = {
             r[0]: r[1]
-            for r in store.session.execute(f"SELECT edge_type, TTL(first_seen) FROM {ks}.edges_out")
+            for r in store.session.execute(
+                f"SELECT edge_type, TTL(first_seen) FROM {ks}.adjacency WHERE node_type = 'Profile' "
+                "AND node_id = 'p' AND dir = 'out'"
+            )
         }
         assert 3600 < edge_ttl["USED"] <= 7200 and edge_ttl["FOLLOWS"] is None
         bucket_ttl = store.session.execute(f"SELECT TTL(count) FROM {ks}.edge_buckets").one()[0]
@@ -195,3 +198,34 @@ def test_timeouts_are_retried_then_reported_as_backpressure(
         pytest.raises(BackpressureError, match=r"after 3 attempt\(s\).*concurrency"),
     ):
         store.write([NodeWrite("Profile", "1", 1, 1)], [], [])
+
+
+def test_recent_index_fallback_reads_the_partition_exactly(
+    cassandra_module_store: GraphStore,
+) -> None:
+    """With a tiny scan budget every query takes the partition-read fallback; with the
+    normal budget the index path; both must give the reference answer."""
+    store = cassandra_module_store
+    assert isinstance(store, CassandraGraphStore)
+    store.truncate()
+    hub = ("Title", "hub")
+    writes = []
+    for i in range(60):
+        for hour in range(i % 5 + 1):  # many stale index rows per edge
+            t = hour * HOUR_MS + i
+            writes.append(EdgeWrite("Profile", f"p{i:02}", "PLAYED", "Title", "hub", t, t))
+    store.write([], writes, [])
+    expected = sorted(
+        (e for e in MergedGraph.of(edges=writes).edge_writes()),
+        key=lambda e: (-e.last_seen, e.src_id),
+    )
+    reader = store._reader
+    for factor, extra in ((4, 256), (0, 3)):
+        reader.max_scan_factor, reader.max_scan_extra = factor, extra
+        got = store.neighbors(hub, "in", limit=7, since=HOUR_MS)
+        want = [e for e in expected if e.last_seen >= HOUR_MS][:7]
+        assert [(e.src[1], e.last_seen) for e in got] == [(e.src_id, e.last_seen) for e in want]
+        got_until = store.neighbors(hub, "both", limit=5, until=2 * HOUR_MS + 30)
+        want_until = [e for e in expected if e.last_seen <= 2 * HOUR_MS + 30][:5]
+        assert [e.src[1] for e in got_until] == [e.src_id for e in want_until]
+    reader.max_scan_factor, reader.max_scan_extra = 4, 256

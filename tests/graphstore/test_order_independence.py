@@ -10,14 +10,23 @@ from hypothesis import strategies as st
 
 from graphstore.base import GraphStore
 from graphstore.merge import MergedGraph
-from graphstore.model import HOUR_MS, BucketWrite, EdgeWrite, NodeWrite, PropVersion
+from graphstore.model import (
+    HOUR_MS,
+    BucketWrite,
+    Edge,
+    EdgeWrite,
+    NodeWrite,
+    PropVersion,
+    edge_sort_key,
+)
 
 Write = NodeWrite | EdgeWrite | BucketWrite
 
 # A small universe so that writes collide often: same keys, same ts, same event ids.
 node_types = st.sampled_from(["Profile", "Title"])
 node_ids = st.sampled_from(["1", "2", "é"])
-times = st.integers(min_value=0, max_value=6)
+# Few distinct instants (many ties), on both sides of hour boundaries.
+times = st.sampled_from([0, 1, 2, HOUR_MS - 1, HOUR_MS, HOUR_MS + 1, 2 * HOUR_MS, 3 * HOUR_MS + 5])
 event_ids = st.sampled_from(["e1", "e2", "e10", "é", "日", ""])
 values = st.sampled_from(["US", "CA", "ü", "", "a\x00b"])
 
@@ -148,5 +157,60 @@ def test_queries_agree_with_reference_counts(store: GraphStore) -> None:
             got = store.get_node((node_type, node_id))
             assert got is not None
             assert got.props == {k: v.value for k, v in acc.props.items()}
+
+    check()
+
+
+def _reference_neighbors(
+    ref: MergedGraph,
+    node: tuple[str, str],
+    direction: str,
+    since: int | None,
+    until: int | None,
+    limit: int,
+) -> list[Edge]:
+    totals: dict[tuple[str, str, str, str, str], int] = {}
+    for bkey, count in ref.buckets.items():
+        totals[bkey[:5]] = totals.get(bkey[:5], 0) + count
+    found = []
+    for key, (first, last) in ref.edges.items():
+        src, dst = (key[0], key[1]), (key[3], key[4])
+        if not (
+            (direction in ("out", "both") and src == node)
+            or (direction in ("in", "both") and dst == node)
+        ):
+            continue
+        if (since is not None and last < since) or (until is not None and last > until):
+            continue
+        found.append(Edge(src, key[2], dst, {}, first, last, totals.get(key, 0)))
+    return sorted(found, key=edge_sort_key)[:limit]
+
+
+def test_neighbor_lists_match_reference_with_windows_and_limits(store: GraphStore) -> None:
+    @given(
+        shuffled_batches(),
+        st.sampled_from(["out", "in", "both"]),
+        st.one_of(st.none(), times),
+        st.one_of(st.none(), times, times.map(lambda t: t + 2 * HOUR_MS)),
+        st.integers(1, 4),
+    )
+    @_settings(store)
+    def check(
+        case: tuple[list[Write], list[list[Write]]],
+        direction: str,
+        since: int | None,
+        until: int | None,
+        limit: int,
+    ) -> None:
+        items, batches = case
+        store.truncate()
+        _apply(store, batches)
+        ref = MergedGraph.of(*split(items))
+        nodes = {(t, i) for t in ("Profile", "Title") for i in ("1", "2", "é")}
+        got = store.neighbors_many(nodes, direction, since=since, until=until, limit=limit)  # type: ignore[arg-type]
+        for node in nodes:
+            assert got[node] == _reference_neighbors(ref, node, direction, since, until, limit), (
+                node
+            )
 
     check()
