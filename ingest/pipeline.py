@@ -204,6 +204,14 @@ class DataStream:
         # one copy of the function per partition task, so what open() sets is per task
         return self._then("process", name, lambda uid: ProcessOperator(uid, copy.copy(fn)))
 
+    def transform(self, name: str, factory: Callable[[str], Operator]) -> DataStream:
+        """Add a custom operator (built once per partition task by ``factory(uid)``).
+
+        The operator sees whole batches and may use the partition's keyed state directly
+        (``ctx.store``), as the engine's own operators do.
+        """
+        return self._then("transform", name, factory)
+
     def key_by(self, key: Callable[[Any], Any] | str | int) -> KeyedStream:
         return KeyedStream(self, field_getter(key))
 

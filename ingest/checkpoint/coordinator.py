@@ -3,7 +3,9 @@
 COMMIT ORDER (written down once, here; every checkpoint follows it):
 
 1. The runtime calls :meth:`CheckpointCoordinator.checkpoint` between two polls, so no
-   batch is half-processed: state, timers and positions describe the same instant.
+   batch is half-processed: state, timers and positions describe the same instant.  Each
+   operator's ``prepare_snapshot()`` emits what it holds in memory only (e.g. coalesced
+   writes), so that output reaches the sinks before they flush.
 2. Flush every sink.  Everything derived from records before the source positions is now
    durable in the targets (or the flush raised and the checkpoint is abandoned).
 3. Snapshot every partition task: keyed-state delta (or a full snapshot every
@@ -154,6 +156,9 @@ class CheckpointCoordinator:
     ) -> int:
         """Take one checkpoint of ``tasks`` following COMMIT_ORDER; returns its id."""
         t0 = time.perf_counter()
+        # 1. operators hand over what they hold in memory only
+        for task in tasks:
+            task.prepare_snapshot()
         # 2. flush sinks
         for sink in sinks:
             sink.flush()

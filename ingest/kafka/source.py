@@ -8,8 +8,10 @@
 - Offsets are committed to Kafka only after the checkpoint holding them is complete, so a
   committed offset always means durable progress.  Auto-commit is off.
 - The record timestamp is the default event time.  Values are the raw
-  ``confluent_kafka.Message`` objects; decode them in the pipeline (``try_map``) so bad
-  bytes become dead letters with their topic, partition and offset.
+  ``confluent_kafka.Message`` objects, or - with a ``deserializer`` - the decoded values,
+  where a message that fails to decode becomes a :class:`~ingest.deadletter.DeadLetter`
+  (reason, raw message, topic/partition/offset) in its place, so nothing is dropped and the
+  job routes it to its dead-letter output.
 - ``bounded=True`` reads up to the end offsets seen at assignment and then ends, which is
   what a backfill or a benchmark wants; ``until_ms`` ends a partition at the first record
   at or after that time.
@@ -18,9 +20,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from ingest.deadletter import DeadLetter
 from ingest.errors import ConfigError, ConnectorError
 from ingest.sources.base import AssignmentListener, PartitionBatch, Source
 
@@ -74,7 +77,9 @@ class KafkaSource(Source):
         until_ms: int | None = None,
         batch_size: int = 5000,
         config: Mapping[str, Any] | None = None,
+        deserializer: Callable[[bytes], Any] | None = None,
     ) -> None:
+        self._deserialize = deserializer
         self.bootstrap = bootstrap
         self.topic = topic
         self.group_id = group_id
@@ -246,7 +251,9 @@ class KafkaSource(Source):
                 self._done.add(p)
                 self._announce_end.discard(p)
                 consumer.pause([ck.TopicPartition(self.topic, int(p))])
-            out.append(PartitionBatch(p, batch, [m.timestamp()[1] for m in batch], nxt, eop))
+            ts = [m.timestamp()[1] for m in batch]
+            values = self._decode(batch) if self._deserialize is not None else batch
+            out.append(PartitionBatch(p, values, ts, nxt, eop))
         for p in sorted(self._announce_end, key=int):
             if p not in self._done:
                 self._done.add(p)
@@ -254,6 +261,21 @@ class KafkaSource(Source):
                 out.append(PartitionBatch(p, [], [], self._positions[p], True))
         self._announce_end.clear()
         return out
+
+    def _decode(self, batch: list[Any]) -> list[Any]:
+        de = self._deserialize
+        assert de is not None
+        try:
+            return [de(m.value()) for m in batch]
+        except Exception:  # redo per message: keep the good ones, mark the bad ones
+            out = []
+            for m in batch:
+                try:
+                    out.append(de(m.value()))
+                except Exception as exc:
+                    reason = getattr(exc, "reason", None) or type(exc).__name__
+                    out.append(DeadLetter(f"{reason}: {exc}", m, "decode", kafka_origin(m)))
+            return out
 
     def commit(self, positions: dict[str, Any]) -> None:
         """Commit offsets of a completed checkpoint (synchronously)."""

@@ -77,6 +77,10 @@ class Operator:
     def on_processing_time(self, now_ms: int) -> None:
         """Called every loop iteration with the job clock."""
 
+    def prepare_snapshot(self) -> None:
+        """A checkpoint is about to be taken (before sinks flush): emit anything held back
+        in memory only, so the snapshot does not need it (Flink's prepareSnapshotPreBarrier)."""
+
     def finish(self) -> None:
         """End of a bounded input, after the final watermark: flush held-back output."""
 

@@ -56,6 +56,10 @@ class PartitionTask:
             op.on_watermark(MAX_WATERMARK)
             op.finish()
 
+    def prepare_snapshot(self) -> None:
+        for op in self.operators:  # topological: what upstream emits reaches downstream first
+            op.prepare_snapshot()
+
     def snapshot_meta(self) -> dict[str, Any]:
         return {
             "watermark": self.watermark.snapshot(),
