@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from ingest.checkpoint.config import CheckpointConfig
 from ingest.checkpoint.storage import BlobRef, CheckpointStorage, LocalDirectoryStorage
 from ingest.errors import CheckpointError
+from ingest.time import MIN_WATERMARK
 
 if TYPE_CHECKING:
     from ingest.runtime.task import PartitionTask
@@ -177,10 +178,15 @@ class CheckpointCoordinator:
             nbytes += len(blob)
             refs = [ref] if full or prev is None else [*prev.refs, ref]
             self._chains[task.partition] = _Chain(seq, refs)
+            pw = task.watermark
             entries[task.partition] = {
                 "seq": seq,
                 "chain": [r.to_json() for r in refs],
                 "position": task.position,
+                # for monitoring (rdg lag) without reading the blob
+                "max_event_time": pw.max_ts if pw.max_ts > MIN_WATERMARK else None,
+                "watermark": pw.watermark if pw.max_ts > MIN_WATERMARK or pw.finished else None,
+                "finished": task.finished,
             }
         # 5. commit the manifest
         cid = self._next_id
