@@ -88,6 +88,20 @@ def _check_java() -> str:
     return java
 
 
+def _preflight(servers: Sequence[Server]) -> None:
+    """Fail before starting anything when a port is taken: no JVM is started only to be killed."""
+    problems: list[str] = []
+    for server in servers:
+        if server.running_pid() is not None:
+            continue
+        try:
+            server.check_ports()
+        except ClusterError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ClusterError("\n\n".join(problems))
+
+
 def up(settings: Settings | None = None) -> list[UpResult]:
     """Start whatever is not running and wait until both servers answer real client requests."""
     settings = settings or Settings.from_env()
@@ -95,6 +109,7 @@ def up(settings: Settings | None = None) -> list[UpResult]:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / STATE_MARKER).touch()
     servers = make_servers(settings)
+    _preflight(servers)
     outcomes = _each(servers, lambda server: server.up(java))
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     if errors:

@@ -39,5 +39,24 @@ export RDG_KAFKA_BOOTSTRAP="127.0.0.1:${RDG_KAFKA_PORT:-9092}"
 export RDG_CASSANDRA_HOSTS=127.0.0.1
 export RDG_CASSANDRA_PORT="${RDG_CASSANDRA_PORT:-9042}"
 
-.venv/bin/pytest "$@"
+# pytest runs in the background so that a TERM/INT sent to this script is acted on at once
+# (bash defers traps while a foreground child runs); the trap asks pytest to stop (SIGINT:
+# it reports and tears down fixtures), then the EXIT trap stops the cluster. `trap - INT`
+# undoes the SIGINT-ignore that bash gives background jobs; fd 3 keeps stdin for --pdb.
+exec 3<&0
+( trap - INT; exec .venv/bin/pytest "$@" <&3 3<&- ) &
+pytest_pid=$!
+stop_pytest() {
+    echo "run-tests: interrupted; stopping pytest (pid $pytest_pid)" >&2
+    kill -INT "$pytest_pid" 2>/dev/null
+    for _ in $(seq 1 150); do  # up to 15 s for pytest to finish its teardown
+        kill -0 "$pytest_pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pytest_pid" 2>/dev/null
+    exit "$1"
+}
+trap 'stop_pytest 130' INT
+trap 'stop_pytest 143' TERM
+wait "$pytest_pid"
 exit $?

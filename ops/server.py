@@ -279,9 +279,7 @@ class Server(ABC):
                     )
                 ):
                     return pid
-            who = "; ".join(
-                f"pid {p}: {' '.join((process_cmdline(p) or ['?'])[:3])}" for p in holders
-            )
+            who = "; ".join(f"pid {p} ({_short_cmd(p)})" for p in holders)
             raise ClusterError(
                 f"{self.name}: {purpose} port {HOST}:{port} is already in use by "
                 f"{who or 'another process'} (not the rdg cluster in {self.settings.state_dir}). "
@@ -399,3 +397,9 @@ class Server(ABC):
         outcome = terminate(pid, timeout=self.settings.stop_timeout)
         self.pid_file.unlink(missing_ok=True)
         return f"{outcome} (pid {pid})"
+
+
+def _short_cmd(pid: int, limit: int = 100) -> str:
+    """A one-line, shortened command line for error messages."""
+    text = " ".join(" ".join(process_cmdline(pid) or ["?"]).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

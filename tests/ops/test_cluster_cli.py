@@ -73,24 +73,32 @@ def test_up_without_java_fails_clearly(settings: Settings, tmp_path: Path):
     assert "openjdk-17" in proc.stderr
 
 
-def test_up_reports_every_server_problem(settings: Settings, tmp_path: Path):
-    """Kafka's port is taken by a stranger and Maven is missing for Cassandra: both are named."""
+def test_up_fails_before_starting_anything_when_ports_are_taken(settings: Settings, tmp_path: Path):
+    """Ports held by strangers for both servers: both named, nothing fetched or started."""
     try:
         java_home = Path(os.path.realpath(find_java())).parent.parent
     except ClusterError:
         pytest.skip("no java on this machine")
-    holder = socket.socket()
-    holder.bind(("127.0.0.1", settings.kafka_port))
-    holder.listen()
+    holders = []
+    for port in (settings.kafka_port, settings.cassandra_storage_port):
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        holders.append(sock)
     try:
-        empty = tmp_path / "empty-path"
+        empty = tmp_path / "empty-path"  # no mvn: fetching jars would fail differently
         empty.mkdir()
         proc = _run(["up"], _env(settings, PATH=str(empty), JAVA_HOME=str(java_home)))
     finally:
-        holder.close()
+        for sock in holders:
+            sock.close()
     assert proc.returncode == 1, proc.stdout
     assert f"kafka: client port 127.0.0.1:{settings.kafka_port} is already in use" in proc.stderr
-    assert "mvn (Apache Maven) not found" in proc.stderr
+    port = settings.cassandra_storage_port
+    assert f"cassandra: storage port 127.0.0.1:{port} is already in use" in proc.stderr
+    assert f"pid {os.getpid()}" in proc.stderr
+    assert "mvn" not in proc.stderr
+    assert not settings.jar_cache.exists()
     assert not list(settings.state_dir.glob("*/*.pid"))
 
 

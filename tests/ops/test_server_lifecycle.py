@@ -5,12 +5,20 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from ops.common import ClusterError, Settings
-from ops.procs import pid_alive, read_pid, spawn_detached, terminate, write_pid
+from ops.procs import (
+    pid_alive,
+    process_cmdline,
+    read_pid,
+    spawn_detached,
+    terminate,
+    write_pid,
+)
 from ops.server import Server
 
 from .conftest import free_port
@@ -58,7 +66,14 @@ class FakeServer(Server):
     def spawn(self, code: str) -> subprocess.Popen[bytes]:
         """Run Python `code` with our identity arguments, as `up` would run the JVM."""
         argv = [sys.executable, "-c", code, *self.identity_args()]
-        return spawn_detached(argv, self.log_file, cwd=self.settings.state_dir)
+        proc = spawn_detached(argv, self.log_file, cwd=self.settings.state_dir)
+        # /proc/<pid>/cmdline can read empty for a moment right after the exec.
+        deadline = time.monotonic() + 5
+        while process_cmdline(proc.pid) is None and time.monotonic() < deadline:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        return proc
 
 
 @pytest.fixture
