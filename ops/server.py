@@ -243,7 +243,10 @@ class Server(ABC):
             ready = reason is None
             note = reason or ""
         elif port_in_use(self.port):
-            note = f"port {self.port} is held by another process"
+            owners = [self._owner(p) for p in listener_pids(self.port)]
+            rdg = [o for o in owners if o is not None and o[0] == self.name]
+            holder = f"the rdg {self.name} of {rdg[0][2]}" if rdg else "another process"
+            note = f"port {self.port} is held by {holder}"
         return ServerStatus(
             name=self.name,
             version=self.version,

@@ -155,3 +155,31 @@ def test_lost_pid_file_is_recovered_and_down_is_idempotent(fake: FakeServer):
         assert fake.down() == "already stopped"
     finally:
         terminate(proc.pid, timeout=5)
+
+
+def test_same_server_from_another_checkout_is_shared_not_an_error(fake: FakeServer, tmp_path: Path):
+    """A CI clone next to a developer's running cluster uses it instead of failing on ports."""
+    other = FakeServer(
+        Settings(state_dir=tmp_path / "other-checkout", cache_dir=tmp_path / "c"), timeout=5.0
+    )
+    other.settings.state_dir.mkdir(parents=True)
+    other._port = fake.port
+    code = (
+        "import socket, time\n"
+        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        f"s.bind(('127.0.0.1', {fake.port})); s.listen()\n"
+        "print('listening', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = other.spawn(code)
+    try:
+        other.wait_ready(proc, proc.pid, 0)
+        assert fake.running_pid() is None  # not ours: another state dir
+        assert fake.check_ports() == proc.pid
+        result = fake.up(java="unused")
+        assert (result.action, result.pid) == ("shared", proc.pid)
+        assert "other-checkout" in fake.status().note
+        assert fake.down() == "already stopped"  # never stops another checkout's server
+        assert pid_alive(proc.pid)
+    finally:
+        terminate(proc.pid, timeout=5)
