@@ -3,14 +3,172 @@
 
 from __future__ import annotations
 
-import typer
+import functools
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
 
-from jobs.cli_common import cli_command, console, get_settings, print_json
-from jobs.spec import all_specs
+import typer
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.errors import ConfigError
+from jobs.cli_common import (
+    EXIT_NOT_FOUND,
+    cli_command,
+    console,
+    fail,
+    get_settings,
+    handle_errors,
+    print_json,
+    to_iso,
+)
+from jobs.config import Settings
+from jobs.deploy import (
+    DEFAULT_READY_TIMEOUT_S,
+    DEFAULT_STOP_TIMEOUT_S,
+    JobInfo,
+    OpsError,
+    deploy_jobs,
+    deployed_jobs,
+    job_info,
+    log_path,
+    read_status,
+    status_path,
+    stop_jobs,
+    tail,
+)
+from jobs.spec import JobSpec, all_specs
 
 __all__ = ["jobs_app", "register"]
 
-jobs_app = typer.Typer(help="Job specs and deployed jobs.", no_args_is_help=False)
+T = TypeVar("T")
+
+jobs_app = typer.Typer(
+    help="Deployed jobs (`rdg jobs`) and job specs (`rdg jobs validate`).",
+    no_args_is_help=False,
+)
+
+
+def ops_command(fn: Callable[..., T]) -> Callable[..., T]:
+    """Like cli_command, and an OpsError exits with its own code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        with handle_errors():
+            try:
+                return fn(*args, **kwargs)
+            except OpsError as exc:
+                fail(str(exc), exc.exit_code)
+
+    return wrapper
+
+
+def _specs(settings: Settings) -> dict[str, JobSpec]:
+    return all_specs(settings.specs_dir or None)
+
+
+def select_specs(settings: Settings, topics: Sequence[str], all_: bool) -> list[JobSpec]:
+    """The specs named on the command line (or all of them with --all)."""
+    specs = _specs(settings)
+    if all_ and topics:
+        raise ConfigError("give topics or --all, not both")
+    if all_:
+        return list(specs.values())
+    if not topics:
+        raise ConfigError(f"name the topics whose jobs to use ({', '.join(specs)}) or pass --all")
+    unknown = [t for t in topics if t not in specs]
+    if unknown:
+        raise ConfigError(
+            f"no job for topic {', '.join(repr(t) for t in unknown)}; jobs exist for: "
+            f"{', '.join(sorted(specs))}"
+        )
+    return [specs[t] for t in dict.fromkeys(topics)]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
+
+
+_STATE_STYLE = {
+    "running": "green",
+    "starting": "cyan",
+    "restarting": "yellow",
+    "stopping": "yellow",
+    "stopped": "dim",
+    "crashed": "bold red",
+}
+
+
+# --------------------------------------------------------------------------- rdg jobs
+
+
+def _jobs_table(infos: list[JobInfo]) -> Table:
+    t = Table(title="jobs")
+    for col, just in (
+        ("job", "left"),
+        ("topic", "left"),
+        ("state", "left"),
+        ("workers", "right"),
+        ("uptime", "right"),
+        ("restarts", "right"),
+        ("last checkpoint", "left"),
+    ):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    for i in infos:
+        alive = sum(1 for w in i.workers if w["alive"])
+        ck = (
+            f"#{i.last_checkpoint_id} ({_duration(i.last_checkpoint_age_s)} ago)"
+            if i.last_checkpoint_id is not None
+            else "-"
+        )
+        style = _STATE_STYLE.get(i.state, "")
+        t.add_row(
+            i.job,
+            i.topic,
+            f"[{style}]{i.state}[/]" if style else i.state,
+            f"{alive}/{len(i.workers)}" if i.workers else "-",
+            _duration(i.uptime_s),
+            str(i.restarts),
+            ck,
+        )
+    return t
+
+
+@jobs_app.callback(invoke_without_command=True)
+def jobs_list(
+    ctx: typer.Context,
+    json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """List the jobs: state (running / starting / restarting / stopping / stopped /
+    crashed), workers, uptime, restarts and the last checkpoint."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with handle_errors():
+        settings = get_settings(ctx)
+        specs = _specs(settings)
+        by_job = {s.name: s for s in specs.values()}
+        names = list(by_job) + [j for j in deployed_jobs(settings.state_path) if j not in by_job]
+        infos = [job_info(settings.state_path, by_job.get(j), j) for j in names]
+        if json_out:
+            print_json({"jobs": [i.as_dict() for i in infos]})
+            return
+        console.print(_jobs_table(infos))
+        for i in infos:
+            if i.error and i.state == "crashed":
+                console.print(f"[red]{i.job}[/]: {i.error}", highlight=False)
 
 
 @jobs_app.command("validate")
@@ -32,6 +190,352 @@ def validate(
         console.print(f"[green]ok[/] {topic}: job {s.name}, parallelism {s.parallelism}")
 
 
+# --------------------------------------------------------------------------- deploy / stop
+
+
+def deploy(
+    ctx: typer.Context,
+    topics: list[str] = typer.Argument(None, help="topics whose jobs to deploy"),
+    all_: bool = typer.Option(False, "--all", help="deploy every job"),
+    parallelism: int | None = typer.Option(
+        None, "--parallelism", "-p", help="worker processes per job (default: the spec's)"
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="sqlite:///PATH or cassandra://HOST:PORT/KEYSPACE [env RDG_STORE]"
+    ),
+    bootstrap: str | None = typer.Option(
+        None, "--bootstrap", help="Kafka bootstrap HOST:PORT [env RDG_BOOTSTRAP]"
+    ),
+    timeout: float = typer.Option(
+        DEFAULT_READY_TIMEOUT_S, "--timeout", help="seconds to wait for the workers to be ready"
+    ),
+    json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Run jobs in the background: one supervisor per job, which runs the workers (one
+    consumer group per job) and restarts crashed ones.  Returns once the workers are up.
+
+    Logs: `rdg logs TOPIC`; state: `rdg jobs`; lag: `rdg lag`; stop: `rdg stop TOPIC`.
+    """
+    settings = get_settings(ctx, store=store, bootstrap=bootstrap)
+    specs = select_specs(settings, topics or [], all_)
+    if not json_out:
+        console.print(
+            f"deploying {', '.join(s.name for s in specs)} from kafka://{settings.bootstrap} "
+            f"into {settings.store}",
+            highlight=False,
+        )
+    outcomes = deploy_jobs(
+        specs,
+        state_dir=settings.state_path,
+        specs_dir=settings.specs_dir,
+        bootstrap=settings.bootstrap,
+        store=settings.store,
+        parallelism=parallelism,
+        state_backend=settings.state_backend,
+        timeout=timeout,
+    )
+    code = max((o.exit_code for o in outcomes), default=0)
+    if json_out:
+        print_json(
+            {
+                "jobs": [
+                    {
+                        "job": o.job,
+                        "topic": o.topic,
+                        "result": o.result,
+                        "message": o.message,
+                        "supervisor_pid": o.supervisor_pid,
+                        "workers": o.workers,
+                    }
+                    for o in outcomes
+                ]
+            }
+        )
+    else:
+        for o in outcomes:
+            mark = {"started": "[green]started[/]", "already-running": "[yellow]running[/]"}
+            console.print(f"{mark.get(o.result, '[red]failed[/]')} {o.message}", highlight=False)
+    if code:
+        raise typer.Exit(code)
+
+
+def stop(
+    ctx: typer.Context,
+    topics: list[str] = typer.Argument(None, help="topics whose jobs to stop"),
+    all_: bool = typer.Option(False, "--all", help="stop every deployed job"),
+    timeout: float = typer.Option(
+        DEFAULT_STOP_TIMEOUT_S,
+        "--timeout",
+        help="seconds to wait for a graceful stop before SIGKILL",
+    ),
+) -> None:
+    """Stop deployed jobs gracefully: each worker takes a final checkpoint and commits its
+    offsets; returns once every process of the job is gone."""
+    settings = get_settings(ctx)
+    if all_ and not topics:
+        specs = {s.name: s for s in _specs(settings).values()}
+        names = list(dict.fromkeys([*specs, *deployed_jobs(settings.state_path)]))
+        jobs = []
+        for j in names:
+            status = read_status(status_path(settings.state_path, j))
+            if status is not None:
+                jobs.append((j, status.topic))
+        if not jobs:
+            console.print("no job was ever deployed here; nothing to stop")
+            return
+    else:
+        jobs = [(s.name, s.topic) for s in select_specs(settings, topics or [], all_)]
+    for o in stop_jobs(jobs, state_dir=settings.state_path, timeout=timeout):
+        mark = {"stopped": "[green]stopped[/]", "killed": "[yellow]killed[/]"}.get(
+            o.result, "[dim]not running[/]"
+        )
+        console.print(f"{mark} {o.message}", highlight=False)
+
+
+# --------------------------------------------------------------------------- logs
+
+_WORKER = re.compile(r"^(w\d+|supervisor)$")
+
+
+def _follow(files: list[tuple[str, Path]], prefix: bool, poll_s: float = 0.5) -> None:
+    offsets = {p: (p.stat().st_size if p.exists() else 0) for _, p in files}
+    while True:
+        for name, p in files:
+            try:
+                size = p.stat().st_size
+            except FileNotFoundError:
+                continue
+            if size < offsets[p]:  # truncated: start over
+                offsets[p] = 0
+            if size == offsets[p]:
+                continue
+            with p.open("rb") as f:
+                f.seek(offsets[p])
+                data = f.read()
+            # only whole lines; keep a partial last line for the next round
+            cut = data.rfind(b"\n") + 1
+            if not cut:
+                continue
+            offsets[p] += cut
+            for line in data[:cut].decode("utf-8", "replace").splitlines():
+                typer.echo(f"[{name}] {line}" if prefix else line)
+        time.sleep(poll_s)  # waiting for new output, not for readiness
+
+
+def logs(
+    ctx: typer.Context,
+    topic: str = typer.Argument(..., help="the topic whose job's logs to show"),
+    worker: str | None = typer.Option(
+        None, "--worker", "-w", help="w0, w1, ... or supervisor (default: all of them)"
+    ),
+    lines: int = typer.Option(50, "--lines", "-n", help="how many of the last lines"),
+    follow: bool = typer.Option(False, "--follow", "-f", help="keep printing new lines"),
+) -> None:
+    """Show a deployed job's logs (workers and supervisor)."""
+    settings = get_settings(ctx)
+    spec = select_specs(settings, [topic], False)[0]
+    if lines < 0:
+        raise ConfigError(f"--lines {lines} must be 0 or more")
+    if worker is not None and not _WORKER.match(worker):
+        raise ConfigError(f"--worker {worker!r} is not w0, w1, ... or supervisor")
+    logs_dir = settings.state_path / "logs"
+    if worker is not None:
+        files = [(worker, log_path(settings.state_path, spec.name, worker))]
+    else:
+        found = sorted(logs_dir.glob(f"{spec.name}-*.log")) if logs_dir.is_dir() else []
+        names = [p.name[len(spec.name) + 1 : -4] for p in found]
+        files = [(n, p) for n, p in zip(names, found, strict=True) if _WORKER.match(n)]
+        files.sort(key=lambda f: (f[0] != "supervisor", f[0]))
+    existing = [(n, p) for n, p in files if p.exists()]
+    if not existing:
+        what = f"worker {worker} of {spec.name}" if worker else spec.name
+        fail(
+            f"no logs for {what} under {logs_dir}; deploy it first (`rdg deploy {topic}`) "
+            "or check --state-dir",
+            EXIT_NOT_FOUND,
+        )
+    many = len(existing) > 1
+    for name, p in existing:
+        if many:
+            typer.echo(f"==> {name} ({p}) <==")
+        for line in tail(p, lines):
+            typer.echo(line)
+    if follow:
+        try:
+            _follow(existing, prefix=many)
+        except KeyboardInterrupt:
+            return
+
+
+# --------------------------------------------------------------------------- lag
+
+
+def _lag_table(jobs: list[Any]) -> Table:
+    t = Table(title=f"consumer lag at {to_iso(time.time_ns() // 1_000_000)}")
+    for col in ("job", "partition", "committed", "end", "lag", "event-time lag", "rate/s"):
+        t.add_column(col, justify="left" if col == "job" else "right")
+    for j in jobs:
+        if j.error:
+            t.add_row(j.job, "-", "-", "-", "-", "-", "-")
+            t.add_row(f"[red]  {j.error}[/]", "", "", "", "", "", "")
+            continue
+        for i, p in enumerate(j.partitions):
+            t.add_row(
+                j.job if i == 0 else "",
+                str(p.partition),
+                "-" if p.committed is None else f"{p.committed:,}",
+                f"{p.end:,}",
+                f"{p.lag:,}",
+                "-" if p.event_time_lag_ms is None else _duration(p.event_time_lag_ms / 1000),
+                "-" if p.rate is None else f"{p.rate:,.1f}",
+            )
+        t.add_row(
+            "", "[bold]total[/]", "", "", f"[bold]{j.total_lag:,}[/]", "", "", end_section=True
+        )
+    return t
+
+
+def lag(
+    ctx: typer.Context,
+    topics: list[str] = typer.Argument(None, help="topics (default: every job)"),
+    watch: bool = typer.Option(False, "--watch", help="refresh until Ctrl-C"),
+    json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
+    interval: float = typer.Option(
+        1.0, "--interval", help="seconds between the two samples of the input rate (0: no rate)"
+    ),
+    bootstrap: str | None = typer.Option(
+        None, "--bootstrap", help="Kafka bootstrap HOST:PORT [env RDG_BOOTSTRAP]"
+    ),
+) -> None:
+    """Per job and partition: committed offset, end offset, lag in records, event-time lag
+    (from the newest checkpoint) and input rate."""
+    from jobs.lag import LagMonitor
+
+    settings = get_settings(ctx, bootstrap=bootstrap)
+    specs = select_specs(settings, topics or [], not topics)
+    if interval < 0 or (watch and interval <= 0):
+        raise ConfigError(f"--interval {interval} must be positive (0 only without --watch)")
+    with LagMonitor(settings.bootstrap, specs, settings.state_path) as mon:
+        if watch:
+            try:
+                with Live(_lag_table(mon.poll()), console=console, auto_refresh=False) as live:
+                    for jobs in mon.watch(interval):
+                        live.update(_lag_table(jobs), refresh=True)
+            except KeyboardInterrupt:
+                return
+        jobs = mon.measure(interval)
+    if json_out:
+        print_json({"jobs": [j.as_dict() for j in jobs]})
+    else:
+        console.print(_lag_table(jobs))
+    if topics and any(j.error for j in jobs):
+        raise typer.Exit(EXIT_NOT_FOUND)
+
+
+# --------------------------------------------------------------------------- replay
+
+
+def replay(
+    ctx: typer.Context,
+    topic: str = typer.Argument(..., help="the topic to replay"),
+    from_: str = typer.Option(
+        ..., "--from", help="start of the range: ISO-8601 (UTC unless offset) or epoch ms"
+    ),
+    to: str | None = typer.Option(
+        None, "--to", help="end of the range, exclusive (default: up to the end offsets)"
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="sqlite:///PATH or cassandra://HOST:PORT/KEYSPACE [env RDG_STORE]"
+    ),
+    bootstrap: str | None = typer.Option(
+        None, "--bootstrap", help="Kafka bootstrap HOST:PORT [env RDG_BOOTSTRAP]"
+    ),
+    slack_s: float | None = typer.Option(
+        None,
+        "--slack",
+        help="seconds read beyond each end of the range for out-of-order records "
+        "(default: the job's out-of-orderness + allowed lateness)",
+    ),
+    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
+) -> None:
+    """Backfill a time range of a topic into the store through its own consumer group.
+
+    Merges are idempotent, so replaying what the job already processed changes no answer.
+    """
+    from jobs.cli_run import summary_table
+    from jobs.replay import parse_range, run_replay
+
+    settings = get_settings(ctx, store=store, bootstrap=bootstrap)
+    spec = select_specs(settings, [topic], False)[0]
+    rng = parse_range(from_, to)
+    slack_ms = None if slack_s is None else int(slack_s * 1000)
+    if json_out:
+        result = run_replay(
+            spec,
+            rng,
+            bootstrap=settings.bootstrap,
+            store=spec.store or settings.store,
+            state_dir=settings.state_path,
+            state_backend=settings.state_backend,
+            slack_ms=slack_ms,
+        )
+        print_json(result.as_dict())
+    else:
+        console.print(
+            f"replaying {spec.topic} [{to_iso(rng.from_ms)}, "
+            f"{to_iso(rng.to_ms) if rng.to_ms is not None else 'end'}) "
+            f"into {spec.store or settings.store}",
+            highlight=False,
+        )
+        bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("records"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        with bar:
+            task = bar.add_task(spec.topic, total=None)
+
+            def on_plan(plan: list[Any]) -> None:
+                bar.update(task, total=sum(p.records for p in plan))
+
+            def on_progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            result = run_replay(
+                spec,
+                rng,
+                bootstrap=settings.bootstrap,
+                store=spec.store or settings.store,
+                state_dir=settings.state_path,
+                state_backend=settings.state_backend,
+                slack_ms=slack_ms,
+                on_plan=on_plan,
+                on_progress=on_progress,
+            )
+        console.print(summary_table([result.summary]))
+        console.print(
+            f"{result.summary.events_read:,} records in the range, "
+            f"{result.skipped:,} read around it and skipped, "
+            f"{result.partitions} partitions, {result.elapsed_s:.1f} s "
+            f"(consumer group {result.group})",
+            highlight=False,
+        )
+    if not result.finished:
+        fail(
+            f"the replay stopped before the end of the range; run it again to finish "
+            f"(checkpoints in {result.checkpoint_dir})",
+            130,
+        )
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the app."""
     app.add_typer(jobs_app, name="jobs")
+    app.command("deploy")(ops_command(deploy))
+    app.command("stop")(ops_command(stop))
+    app.command("logs")(ops_command(logs))
+    app.command("lag")(ops_command(lag))
+    app.command("replay")(ops_command(replay))

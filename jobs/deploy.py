@@ -1,0 +1,738 @@
+"""Deployed jobs: where they live on disk, their status file, and starting/stopping them.
+
+``rdg deploy`` starts one detached *supervisor* process per job (``python -m
+jobs.supervisor``, its own session, so it outlives the CLI); the supervisor runs the job's
+worker processes (``python -m jobs.worker``) and keeps its status file current.  Layout
+under the state dir::
+
+    deploy/<job>/status.json          the supervisor's status (written atomically)
+    deploy/<job>/ready/<worker>.<pid> a worker's "I am built and about to read" marker
+    logs/<job>-supervisor.log         the supervisor's own log
+    logs/<job>-<worker>.log           each worker's output (appended across restarts)
+    checkpoints/<job>/                the workers' shared checkpoint directory
+
+Everything here works from the status file and /proc, never from ``Popen`` objects, so
+any later ``rdg`` process can list, stop or inspect a job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ingest.errors import ConfigError, RDGError
+from jobs.spec import JobSpec
+
+__all__ = [
+    "DeployOutcome",
+    "JobInfo",
+    "JobStatus",
+    "OpsError",
+    "StopOutcome",
+    "WorkerStatus",
+    "checkpoint_dir",
+    "deploy_dir",
+    "deploy_jobs",
+    "job_info",
+    "job_state",
+    "last_checkpoint",
+    "log_path",
+    "process_alive",
+    "read_status",
+    "status_path",
+    "stop_jobs",
+    "supervisor_log_path",
+    "write_status",
+]
+
+log = logging.getLogger(__name__)
+
+STATUS_FORMAT = 1
+SUPERVISOR_MODULE = "jobs.supervisor"
+WORKER_MODULE = "jobs.worker"
+DEFAULT_READY_TIMEOUT_S = 90.0
+DEFAULT_STOP_TIMEOUT_S = 60.0
+_POLL_S = 0.1
+
+# supervisor states written to the status file
+S_STARTING = "starting"
+S_RUNNING = "running"
+S_STOPPING = "stopping"
+S_STOPPED = "stopped"
+S_FAILED = "failed"
+
+# worker states written to the status file
+W_STARTING = "starting"  # spawned, not yet ready
+W_RUNNING = "running"  # ready (built its job: store and Kafka reachable)
+W_RESTARTING = "restarting"  # exited; restart scheduled at next_start_ms
+W_STOPPED = "stopped"
+
+
+class OpsError(RDGError):
+    """An operation on a job failed; ``exit_code`` follows the CLI's codes (1 not found,
+    2 bad input, 3 unreachable)."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def deploy_dir(state_dir: Path, job: str) -> Path:
+    return state_dir / "deploy" / job
+
+
+def status_path(state_dir: Path, job: str) -> Path:
+    return deploy_dir(state_dir, job) / "status.json"
+
+
+def ready_dir(state_dir: Path, job: str) -> Path:
+    return deploy_dir(state_dir, job) / "ready"
+
+
+def log_path(state_dir: Path, job: str, worker: str) -> Path:
+    return state_dir / "logs" / f"{job}-{worker}.log"
+
+
+def supervisor_log_path(state_dir: Path, job: str) -> Path:
+    return log_path(state_dir, job, "supervisor")
+
+
+def checkpoint_dir(state_dir: Path, job: str) -> Path:
+    """Where a deployed job's workers checkpoint (the runner's default for Kafka)."""
+    return state_dir / "checkpoints" / job
+
+
+def worker_ids(parallelism: int) -> list[str]:
+    return [f"w{i}" for i in range(parallelism)]
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+# --------------------------------------------------------------------------- status file
+
+
+@dataclass
+class WorkerStatus:
+    """One worker slot as the supervisor sees it."""
+
+    worker: str
+    pid: int | None = None
+    started_ms: int | None = None
+    restarts: int = 0
+    last_exit_code: int | None = None
+    state: str = W_STARTING
+    ready: bool = False
+    failures: int = 0  # consecutive quick failures (drives the backoff)
+    next_start_ms: int | None = None
+    log: str = ""
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> WorkerStatus:
+        known = WorkerStatus.__dataclass_fields__
+        return WorkerStatus(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class JobStatus:
+    """A deployed job's status file (``deploy/<job>/status.json``)."""
+
+    job: str
+    topic: str
+    kafka_topic: str
+    supervisor_pid: int
+    started_ms: int
+    parallelism: int
+    bootstrap: str
+    store: str
+    state: str = S_STARTING
+    updated_ms: int = 0
+    error: str | None = None
+    workers: dict[str, WorkerStatus] = field(default_factory=dict)
+    format: int = STATUS_FORMAT
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["workers"] = {w: asdict(s) for w, s in self.workers.items()}
+        return d
+
+    @staticmethod
+    def from_json(d: dict[str, Any]) -> JobStatus:
+        known = JobStatus.__dataclass_fields__
+        fields_ = {k: v for k, v in d.items() if k in known and k != "workers"}
+        workers = {w: WorkerStatus.from_json(s) for w, s in (d.get("workers") or {}).items()}
+        return JobStatus(**fields_, workers=workers)
+
+    def pids(self) -> list[int]:
+        """The supervisor's and the workers' pids, as recorded."""
+        out = [self.supervisor_pid]
+        out.extend(w.pid for w in self.workers.values() if w.pid)
+        return out
+
+
+def write_status(path: Path, status: JobStatus) -> None:
+    """Write the status file atomically (temp file, fsync, rename): readers never see a
+    half-written file."""
+    status.updated_ms = now_ms()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", encoding="utf-8") as fo:
+        json.dump(status.to_json(), fo, indent=2, sort_keys=True)
+        fo.flush()
+        os.fsync(fo.fileno())
+    os.replace(tmp, path)
+
+
+def read_status(path: Path) -> JobStatus | None:
+    """The status in ``path``, or None if there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read job status {path}: {exc}") from exc
+    try:
+        return JobStatus.from_json(json.loads(text))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(
+            f"job status file {path} is damaged ({exc}); stop any leftover processes "
+            f"and delete {path.parent} to reset the job"
+        ) from exc
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _proc_stat_state(pid: int) -> str | None:
+    """The state letter from /proc/<pid>/stat (None where there is no /proc)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return "gone"
+    except OSError:
+        return None
+    # the command name is in parentheses and may contain spaces
+    return raw.rsplit(")", 1)[-1].split()[0] if ")" in raw else None
+
+
+def _cmdline(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return None
+    return [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
+
+
+def process_alive(pid: int | None, marker: Sequence[str] = ()) -> bool:
+    """True if ``pid`` is a live (not zombie) process whose command line contains every
+    string in ``marker`` (guards against a recycled pid)."""
+    if not pid or pid <= 0:
+        return False
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our exited child
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by someone else
+    state = _proc_stat_state(pid)
+    if state in ("gone", "Z", "X"):
+        return False
+    if marker:
+        cmd = _cmdline(pid)
+        if cmd is not None:
+            joined = "\0".join(cmd)
+            return all(m in joined for m in marker)
+    return True
+
+
+def supervisor_marker(job: str) -> tuple[str, ...]:
+    return (SUPERVISOR_MODULE, job)
+
+
+def worker_marker(job: str, worker: str) -> tuple[str, ...]:
+    return (WORKER_MODULE, job, worker)
+
+
+def live_pids(status: JobStatus) -> dict[str, int]:
+    """The recorded processes of a job that are still alive: name -> pid."""
+    out: dict[str, int] = {}
+    if process_alive(status.supervisor_pid, supervisor_marker(status.job)):
+        out["supervisor"] = status.supervisor_pid
+    for w in status.workers.values():
+        if w.pid and process_alive(w.pid, worker_marker(status.job, w.worker)):
+            out[w.worker] = w.pid
+    return out
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, sig)
+
+
+def wait_gone(
+    pids: dict[str, int], job: str, deadline: float, clock: Callable[[], float] = time.monotonic
+) -> dict[str, int]:
+    """Poll until the processes are gone or the deadline passes; returns the survivors."""
+    remaining = dict(pids)
+    while remaining:
+        remaining = {
+            name: pid
+            for name, pid in remaining.items()
+            if process_alive(
+                pid, supervisor_marker(job) if name == "supervisor" else worker_marker(job, name)
+            )
+        }
+        if not remaining or clock() >= deadline:
+            break
+        time.sleep(_POLL_S)
+    return remaining
+
+
+# --------------------------------------------------------------------------- job state
+
+
+def job_state(status: JobStatus | None, alive: dict[str, int] | None = None) -> str:
+    """running | starting | restarting | stopping | stopped | crashed, from the status file
+    and which of its processes are alive (``alive`` as from :func:`live_pids`)."""
+    if status is None:
+        return "stopped"
+    alive = live_pids(status) if alive is None else alive
+    if status.state == S_FAILED:
+        return "crashed"
+    if "supervisor" not in alive:
+        if status.state == S_STOPPED and not alive:
+            return "stopped"
+        # the supervisor died without saying it stopped, or gave up (state failed)
+        return "crashed"
+    if status.state == S_STOPPING:
+        return "stopping"
+    if status.state == S_STOPPED:  # written just before the supervisor exits
+        return "stopping"
+    ws = list(status.workers.values())
+    if any(w.state == W_RESTARTING or w.worker not in alive for w in ws):
+        return "restarting"
+    if status.state == S_STARTING or any(not w.ready for w in ws):
+        return "starting"
+    return "running"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    id: int
+    worker: str
+    created_ms: int
+
+
+def last_checkpoint(directory: Path) -> Checkpoint | None:
+    """The newest committed checkpoint manifest in a job's checkpoint dir, if any."""
+    from jobs.lag import read_manifests
+
+    manifests = read_manifests(directory)
+    if not manifests:
+        return None
+    m = manifests[0]
+    return Checkpoint(int(m["id"]), str(m.get("worker", "?")), int(m.get("created_ms", 0)))
+
+
+@dataclass
+class JobInfo:
+    """What ``rdg jobs`` shows for one job."""
+
+    job: str
+    topic: str
+    state: str
+    workers: list[dict[str, Any]]
+    supervisor_pid: int | None
+    parallelism: int | None
+    started_ms: int | None
+    uptime_s: float | None
+    restarts: int
+    last_checkpoint_id: int | None
+    last_checkpoint_worker: str | None
+    last_checkpoint_age_s: float | None
+    error: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def job_info(state_dir: Path, spec: JobSpec | None, job: str, at_ms: int | None = None) -> JobInfo:
+    """The state of one job (deployed or not) from its status file, /proc and checkpoints."""
+    at = now_ms() if at_ms is None else at_ms
+    status = read_status(status_path(state_dir, job))
+    alive = live_pids(status) if status is not None else {}
+    state = job_state(status, alive)
+    workers: list[dict[str, Any]] = []
+    if status is not None:
+        for w in status.workers.values():
+            up = w.worker in alive
+            workers.append(
+                {
+                    "worker": w.worker,
+                    "pid": w.pid,
+                    "alive": up,
+                    "state": w.state if up or w.state == W_RESTARTING else W_STOPPED,
+                    "started_ms": w.started_ms,
+                    "uptime_s": round((at - w.started_ms) / 1000, 1)
+                    if up and w.started_ms
+                    else None,
+                    "restarts": w.restarts,
+                    "last_exit_code": w.last_exit_code,
+                    "log": w.log,
+                }
+            )
+    ck = last_checkpoint(checkpoint_dir(state_dir, job))
+    running = status is not None and "supervisor" in alive
+    topic = spec.topic if spec is not None else (status.topic if status else "?")
+    return JobInfo(
+        job=job,
+        topic=topic,
+        state=state,
+        workers=workers,
+        supervisor_pid=status.supervisor_pid if status else None,
+        parallelism=status.parallelism if status else (spec.parallelism if spec else None),
+        started_ms=status.started_ms if status else None,
+        uptime_s=round((at - status.started_ms) / 1000, 1) if status and running else None,
+        restarts=sum(w.restarts for w in status.workers.values()) if status else 0,
+        last_checkpoint_id=ck.id if ck else None,
+        last_checkpoint_worker=ck.worker if ck else None,
+        last_checkpoint_age_s=round((at - ck.created_ms) / 1000, 1) if ck else None,
+        error=status.error if status else None,
+    )
+
+
+def deployed_jobs(state_dir: Path) -> list[str]:
+    """Jobs that have a status file under the state dir."""
+    d = state_dir / "deploy"
+    if not d.is_dir():
+        return []
+    return sorted(p.name for p in d.iterdir() if (p / "status.json").is_file())
+
+
+# --------------------------------------------------------------------------- deploy
+
+
+@dataclass
+class DeployOutcome:
+    job: str
+    topic: str
+    result: str  # started | already-running | failed
+    message: str
+    exit_code: int = 0
+    supervisor_pid: int | None = None
+    workers: dict[str, int] = field(default_factory=dict)
+
+
+def tail(path: Path, lines: int) -> list[str]:
+    """The last ``lines`` lines of a text file (reads backwards in blocks)."""
+    if lines <= 0:
+        return []
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            end = f.tell()
+            block = 8192
+            data = b""
+            pos = end
+            while pos > 0 and data.count(b"\n") <= lines:
+                step = min(block, pos)
+                pos -= step
+                f.seek(pos)
+                data = f.read(step) + data
+    except FileNotFoundError:
+        return []
+    text = data.decode("utf-8", "replace").splitlines()
+    return text[-lines:]
+
+
+def check_kafka(bootstrap: str, specs: Iterable[JobSpec], timeout: float = 5.0) -> None:
+    """Fail with a clear error unless Kafka answers and every job's topic exists."""
+    from ingest.kafka import admin
+
+    topics = set(admin.list_topics(bootstrap, timeout=timeout))
+    missing = [s.source_topic for s in specs if s.source_topic not in topics]
+    if missing:
+        raise OpsError(
+            f"Kafka at {bootstrap} has no topic {', '.join(repr(t) for t in missing)}; "
+            "create it (or produce events to it, e.g. `rdg generate ... --kafka`) before "
+            "deploying its job",
+            exit_code=1,
+        )
+
+
+def _stop_leftovers(status: JobStatus, timeout: float) -> None:
+    """Terminate processes of a crashed deployment (e.g. workers whose supervisor was
+    killed) before starting a new one, so two sets of workers never share a job."""
+    alive = live_pids(status)
+    if not alive:
+        return
+    log.warning("stopping leftover processes of %s: %s", status.job, alive)
+    for pid in alive.values():
+        _signal(pid, signal.SIGTERM)
+    survivors = wait_gone(alive, status.job, time.monotonic() + timeout)
+    for pid in survivors.values():
+        _signal(pid, signal.SIGKILL)
+    wait_gone(survivors, status.job, time.monotonic() + 10)
+
+
+def _launch(
+    spec: JobSpec,
+    *,
+    state_dir: Path,
+    specs_dir: str,
+    bootstrap: str,
+    store: str,
+    parallelism: int,
+    state_backend: str,
+    extra_args: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
+    """Start the job's supervisor detached: its own session, output to its log file."""
+    slog = supervisor_log_path(state_dir, spec.name)
+    slog.parent.mkdir(parents=True, exist_ok=True)
+    deploy_dir(state_dir, spec.name).mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        SUPERVISOR_MODULE,
+        "--job",
+        spec.name,
+        "--topic",
+        spec.topic,
+        "--state-dir",
+        str(state_dir),
+        "--bootstrap",
+        bootstrap,
+        "--store",
+        store,
+        "--parallelism",
+        str(parallelism),
+        "--state-backend",
+        state_backend,
+    ]
+    if specs_dir:
+        cmd += ["--specs-dir", str(Path(specs_dir).resolve())]
+    cmd += list(extra_args)
+    with slog.open("ab") as out:
+        out.write(f"--- {time.strftime('%Y-%m-%dT%H:%M:%S%z')} rdg deploy\n".encode())
+        out.flush()
+        return subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=os.getcwd(),
+        )
+
+
+def _await_ready(
+    launched: dict[str, tuple[JobSpec, subprocess.Popen[bytes]]],
+    state_dir: Path,
+    timeout: float,
+) -> list[DeployOutcome]:
+    """Poll the status files until every job's workers are ready, a supervisor gives up,
+    or the deadline passes (then that job is stopped: nothing half-deployed is left)."""
+    deadline = time.monotonic() + timeout
+    pending = dict(launched)
+    outcomes: dict[str, DeployOutcome] = {}
+    while pending:
+        for job, (spec, proc) in list(pending.items()):
+            status = read_status(status_path(state_dir, job))
+            ours = status is not None and status.supervisor_pid == proc.pid
+            code = proc.poll()
+            if code is not None:  # the supervisor exited: it gave up (its status says why)
+                reason = status.error if ours and status and status.error else None
+                lines = tail(supervisor_log_path(state_dir, job), 5)
+                detail = reason or ("\n  ".join(lines) if lines else f"exit code {code}")
+                outcomes[job] = DeployOutcome(
+                    job,
+                    spec.topic,
+                    "failed",
+                    f"{job} did not start: {detail}\n  (logs: rdg logs {spec.topic})",
+                    exit_code=code if code in (2, 3) else 1,
+                )
+                del pending[job]
+            elif ours and status is not None and status.state == S_RUNNING:
+                workers = {w.worker: w.pid for w in status.workers.values() if w.pid}
+                outcomes[job] = DeployOutcome(
+                    job,
+                    spec.topic,
+                    "started",
+                    f"{job} started: supervisor pid {proc.pid}, workers "
+                    + ", ".join(f"{w} (pid {p})" for w, p in workers.items()),
+                    supervisor_pid=proc.pid,
+                    workers={w: p for w, p in workers.items() if p is not None},
+                )
+                del pending[job]
+        if not pending:
+            break
+        if time.monotonic() >= deadline:
+            for job, (spec, proc) in pending.items():
+                _signal(proc.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(DEFAULT_STOP_TIMEOUT_S)
+                if proc.poll() is None:
+                    _signal(proc.pid, signal.SIGKILL)
+                    proc.wait()
+                status = read_status(status_path(state_dir, job))
+                if status is not None:
+                    _stop_leftovers(status, 10)
+                outcomes[job] = DeployOutcome(
+                    job,
+                    spec.topic,
+                    "failed",
+                    f"{job}: workers were not ready within {timeout:g} s; stopped it again. "
+                    f"See `rdg logs {spec.topic}` (raise --timeout on a slow machine)",
+                    exit_code=1,
+                )
+            break
+        time.sleep(_POLL_S)
+    return [outcomes[j] for j in launched]
+
+
+def deploy_jobs(
+    specs: Sequence[JobSpec],
+    *,
+    state_dir: Path,
+    specs_dir: str,
+    bootstrap: str,
+    store: str,
+    parallelism: int | None = None,
+    state_backend: str = "heap",
+    timeout: float = DEFAULT_READY_TIMEOUT_S,
+    supervisor_args: Sequence[str] = (),
+) -> list[DeployOutcome]:
+    """Deploy each job (skipping running ones) and wait until its workers are ready.
+
+    Kafka is checked first, for all jobs: if it is unreachable (ConnectorError) or a topic
+    is missing (OpsError) nothing is started.
+    """
+    if parallelism is not None and not 1 <= parallelism <= 64:
+        raise ConfigError(f"--parallelism {parallelism} must be between 1 and 64")
+    state_dir = state_dir.resolve()
+    outcomes: dict[str, DeployOutcome] = {}
+    to_start: list[JobSpec] = []
+    for spec in specs:
+        status = read_status(status_path(state_dir, spec.name))
+        if status is not None:
+            alive = live_pids(status)
+            if "supervisor" in alive:
+                outcomes[spec.name] = DeployOutcome(
+                    spec.name,
+                    spec.topic,
+                    "already-running",
+                    f"{spec.name} is already running (supervisor pid {status.supervisor_pid}, "
+                    f"{len(status.workers)} workers); nothing changed. "
+                    f"To redeploy: rdg stop {spec.topic} && rdg deploy {spec.topic}",
+                    supervisor_pid=status.supervisor_pid,
+                )
+                continue
+        to_start.append(spec)
+    if to_start:
+        check_kafka(bootstrap, to_start)
+    launched: dict[str, tuple[JobSpec, subprocess.Popen[bytes]]] = {}
+    for spec in to_start:
+        status = read_status(status_path(state_dir, spec.name))
+        if status is not None:
+            _stop_leftovers(status, DEFAULT_STOP_TIMEOUT_S)
+        n = parallelism or spec.parallelism
+        proc = _launch(
+            spec,
+            state_dir=state_dir,
+            specs_dir=specs_dir,
+            bootstrap=bootstrap,
+            store=store,
+            parallelism=n,
+            state_backend=state_backend,
+            extra_args=supervisor_args,
+        )
+        log.info("started supervisor of %s: pid %d", spec.name, proc.pid)
+        launched[spec.name] = (spec, proc)
+    for o in _await_ready(launched, state_dir, timeout):
+        outcomes[o.job] = o
+    return [outcomes[s.name] for s in specs]
+
+
+# --------------------------------------------------------------------------- stop
+
+
+@dataclass
+class StopOutcome:
+    job: str
+    topic: str
+    result: str  # stopped | not-running | killed
+    message: str
+
+
+def stop_jobs(
+    jobs: Sequence[tuple[str, str]],
+    *,
+    state_dir: Path,
+    timeout: float = DEFAULT_STOP_TIMEOUT_S,
+) -> list[StopOutcome]:
+    """Stop each ``(job, topic)``: SIGTERM its supervisor (which stops its workers with a
+    final checkpoint), and return once all its processes are gone.  Processes still there
+    after ``timeout`` are SIGKILLed.  A crashed job's leftover workers are terminated."""
+    state_dir = state_dir.resolve()
+    waiting: dict[str, tuple[str, JobStatus, dict[str, int]]] = {}
+    outcomes: dict[str, StopOutcome] = {}
+    for job, topic in jobs:
+        status = read_status(status_path(state_dir, job))
+        alive = live_pids(status) if status is not None else {}
+        if status is None or not alive:
+            was = "was never deployed" if status is None else "is not running"
+            outcomes[job] = StopOutcome(job, topic, "not-running", f"{job} {was}; nothing to stop")
+            if status is not None and status.state != S_STOPPED:
+                status.state = S_STOPPED
+                write_status(status_path(state_dir, job), status)
+            continue
+        if "supervisor" in alive:
+            _signal(alive["supervisor"], signal.SIGTERM)
+        else:  # crashed supervisor: stop its orphaned workers ourselves
+            for pid in alive.values():
+                _signal(pid, signal.SIGTERM)
+        waiting[job] = (topic, status, alive)
+    deadline = time.monotonic() + timeout
+    for job, (topic, status, alive) in waiting.items():
+        survivors = wait_gone(alive, job, deadline)
+        killed = bool(survivors)
+        for pid in survivors.values():
+            _signal(pid, signal.SIGKILL)
+        if survivors:
+            wait_gone(survivors, job, time.monotonic() + 10)
+        # the supervisor writes "stopped" itself; make sure it holds after a kill too
+        final = read_status(status_path(state_dir, job)) or status
+        if final.state != S_STOPPED:
+            final.state = S_STOPPED
+            for w in final.workers.values():
+                w.state = W_STOPPED
+            write_status(status_path(state_dir, job), final)
+        outcomes[job] = StopOutcome(
+            job,
+            topic,
+            "killed" if killed else "stopped",
+            f"{job} stopped"
+            + (
+                f" (SIGKILLed {', '.join(survivors)} after {timeout:g} s)"
+                if killed
+                else " (final checkpoint taken, offsets committed)"
+            ),
+        )
+    return [outcomes[j] for j, _ in jobs]
