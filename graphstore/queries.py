@@ -14,11 +14,9 @@ from graphstore.base import _check_limit, check_ref
 from graphstore.model import (
     Direction,
     Edge,
-    EdgeKey,
     KHopResult,
     NodeRef,
     check_direction,
-    edge_sort_key,
     format_ref,
 )
 
@@ -49,14 +47,15 @@ def khop(
 
     At each level every frontier node expands at most ``limit_per_hop`` of its newest
     edges (the per-hop fan-out limit that keeps supernodes from exploding the walk).
-    Returns each visited node's hop distance and every expanded edge (deduplicated).
+    Returns each visited node's hop distance (in discovery order) and every expanded edge,
+    deduplicated, in traversal order: by hop, by node in discovery order, newest first.
     """
     start = check_ref(ref)
     _check_limit("hops", hops)
     _check_limit("limit_per_hop", limit_per_hop, minimum=1)
     check_direction(direction)
     distance: dict[NodeRef, int] = {start: 0}
-    edges: dict[EdgeKey, Edge] = {}
+    edges: dict[tuple[NodeRef, str, NodeRef], Edge] = {}
     frontier = [start]
     for hop in range(1, hops + 1):
         if not frontier:
@@ -65,13 +64,16 @@ def khop(
         next_frontier: list[NodeRef] = []
         for node in frontier:
             for edge in adjacency[node]:
-                edges.setdefault(edge.key, edge)
-                other = edge.other(node)
+                src, dst = edge.src, edge.dst
+                key = (src, edge.type, dst)
+                if key not in edges:
+                    edges[key] = edge
+                other = dst if src == node else src
                 if other not in distance:
                     distance[other] = hop
                     next_frontier.append(other)
         frontier = next_frontier
-    return KHopResult(start, hops, distance, sorted(edges.values(), key=edge_sort_key))
+    return KHopResult(start, hops, distance, list(edges.values()))
 
 
 def _expand(

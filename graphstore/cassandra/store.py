@@ -9,8 +9,9 @@ Reads are single-partition queries issued concurrently.
 from __future__ import annotations
 
 import logging
+import socket
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ from graphstore.cassandra.encoding import (
     first_seen_timestamp,
 )
 from graphstore.cassandra.schema import SCHEMA_TABLES, create_schema
-from graphstore.cassandra.writer import AsyncWriter, MutationGroups, map_driver_error
+from graphstore.cassandra.writer import AsyncWriter, Binder, MutationGroups, map_driver_error
 from graphstore.model import (
     BucketRow,
     BucketWrite,
@@ -58,14 +59,14 @@ _ADJ_COLUMNS = "dir, edge_type, other_type, other_id, first_seen, last_seen, cou
 
 @dataclass(frozen=True)
 class _Prepared:
-    node_first: Any
-    node_last: Any
-    node_props: Any
-    adj_first: Any
-    adj_last: Any
-    adj_count: Any
-    recent: Any
-    bucket: Any
+    node_first: Binder
+    node_last: Binder
+    node_props: Binder
+    adj_first: Binder
+    adj_last: Binder
+    adj_count: Binder
+    recent: Binder
+    bucket: Binder
     get_node: Any
     recent_scan: Any
     adj_lookup: Any
@@ -76,12 +77,14 @@ class _Prepared:
     get_buckets: Any
 
     @classmethod
-    def prepare(cls, session: Any, ks: str) -> _Prepared:
+    def prepare(cls, session: Any, ks: str, protocol_version: int) -> _Prepared:
         def p(cql: str) -> Any:
             return session.prepare(cql)
 
-        def upd(table: str, assignment: str, where: str) -> Any:
-            return p(f"UPDATE {ks}.{table} {_WITH} SET {assignment} WHERE {where}")
+        def upd(table: str, assignment: str, where: str) -> Binder:
+            return Binder(
+                p(f"UPDATE {ks}.{table} {_WITH} SET {assignment} WHERE {where}"), protocol_version
+            )
 
         node_where = "type = ? AND id = ?"
         adj = f"SELECT {_ADJ_COLUMNS} FROM {ks}.adjacency WHERE node_type = ? AND node_id = ?"
@@ -92,10 +95,13 @@ class _Prepared:
             adj_first=upd("adjacency", "first_seen = ?", _ADJ_WHERE),
             adj_last=upd("adjacency", "last_seen = ?", _ADJ_WHERE),
             adj_count=upd("adjacency", "counts = counts + ?", _ADJ_WHERE),
-            recent=p(
-                f"INSERT INTO {ks}.adjacency_recent "
-                "(node_type, node_id, hour, dir, edge_type, other_type, other_id) "
-                f"VALUES (?, ?, ?, ?, ?, ?, ?) {_WITH}"
+            recent=Binder(
+                p(
+                    f"INSERT INTO {ks}.adjacency_recent "
+                    "(node_type, node_id, hour, dir, edge_type, other_type, other_id) "
+                    f"VALUES (?, ?, ?, ?, ?, ?, ?) {_WITH}"
+                ),
+                protocol_version,
             ),
             bucket=upd(
                 "edge_buckets",
@@ -168,6 +174,9 @@ class CassandraGraphStore(GraphStore):
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             connect_timeout=config.connect_timeout_s,
             control_connection_timeout=config.connect_timeout_s,
+            # The driver writes requests in 4 KiB chunks; without TCP_NODELAY any request
+            # over 4 KiB (large batches, IN lists) waits ~40 ms for Nagle + delayed ACK.
+            sockopts=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             **({"protocol_version": config.protocol_version} if config.protocol_version else {}),
         )
         try:
@@ -181,7 +190,9 @@ class CassandraGraphStore(GraphStore):
         try:
             if config.create_schema:
                 create_schema(self._session, config)
-            self._stmts = _Prepared.prepare(self._session, config.keyspace)
+            self._stmts = _Prepared.prepare(
+                self._session, config.keyspace, self._cluster.protocol_version
+            )
         except Exception as exc:
             self._cluster.shutdown()
             if "does not exist" in str(exc) or "unconfigured table" in str(exc):
@@ -290,10 +301,20 @@ class CassandraGraphStore(GraphStore):
         self, nodes: list[NodeWrite], edges: list[EdgeWrite], buckets: list[BucketWrite]
     ) -> WriteStats:
         groups, props = self._mutations(nodes, edges, buckets)
-        statements = groups.statements(self.config.max_batch_statements, self._consistency)
+        statements = groups.statements(
+            self.config.max_batch_statements, self._consistency, self._replica_of
+        )
         action = f"write {len(nodes)} nodes, {len(edges)} edges, {len(buckets)} buckets"
         _, retries = self._writer.execute(statements, action)
         return WriteStats(len(nodes), len(edges), len(buckets), props, groups.count, retries)
+
+    def _replica_of(self, bound: Any) -> Hashable:
+        """The first replica of a bound statement's partition (pools writes per replica)."""
+        key = bound.routing_key
+        if key is None:
+            return None
+        replicas = self._cluster.metadata.get_replicas(self.config.keyspace, key)
+        return replicas[0].endpoint if replicas else None
 
     def close(self) -> None:
         self._cluster.shutdown()
