@@ -91,7 +91,7 @@ def _topics(topics: list[str] | None, all_topics: bool) -> list[str]:
 
 def _fraction(option: str, value: float) -> None:
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ConfigError(f"{option} {value} must be a fraction between 0 and 1 (e.g. 0.05)")
+        raise ConfigError(f"{option} {value:g} must be a fraction between 0 and 1 (e.g. 0.05)")
 
 
 def _check_numbers(
@@ -115,11 +115,11 @@ def _check_numbers(
             f"--duplicates + --late + --invalid = {duplicates + late + invalid:g} is more than 1"
         )
     if not (math.isfinite(out_of_order) and 0 <= out_of_order < 3600):
-        raise ConfigError(f"--out-of-order {out_of_order} must be seconds in [0, 3600)")
+        raise ConfigError(f"--out-of-order {out_of_order:g} must be seconds in [0, 3600)")
     if not (math.isfinite(event_rate) and event_rate > 0):
-        raise ConfigError(f"--event-rate {event_rate} must be a positive number of events/s")
+        raise ConfigError(f"--event-rate {event_rate:g} must be a positive number of events/s")
     if rate is not None and not (math.isfinite(rate) and rate > 0):
-        raise ConfigError(f"--rate {rate} must be a positive number of messages/s")
+        raise ConfigError(f"--rate {rate:g} must be a positive number of messages/s")
 
 
 def _check_bootstrap(bootstrap: str) -> str:
