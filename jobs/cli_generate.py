@@ -276,7 +276,7 @@ def generate(
         if schema_id is not None and encoding != "avro-confluent":
             raise ConfigError("--schema-id only applies with --serialization avro-confluent")
         if not timeout > 0:
-            raise ConfigError(f"--timeout {timeout} must be a positive number of seconds")
+            raise ConfigError(f"--timeout {timeout:g} must be a positive number of seconds")
         target = _check_bootstrap(settings.bootstrap)
         where = f"Kafka at {target}"
     else:
