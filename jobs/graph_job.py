@@ -11,12 +11,12 @@ from ingest import (
     DeadLetter,
     InvalidRecord,
     OutputTag,
-    ProcessFunction,
     Sink,
     Source,
     StreamEnvironment,
     WatermarkStrategy,
 )
+from ingest.operators.base import Operator
 from ingest.runtime import JobResult
 from schemas.events import TS_MAX_MS, TS_MIN_MS
 from schemas.validate import InvalidEvent, validator_for
@@ -46,35 +46,46 @@ def event_time(event: Any) -> int:
     raise ValueError(f"ts {t!r} is not a valid event time")
 
 
-class ValidateEvents(ProcessFunction[Any, dict[str, Any]]):
-    """Valid events go on, normalized; everything else becomes a dead letter with a reason."""
+class ValidateOperator(Operator):
+    """Valid events go on, normalized; everything else becomes a dead letter with a reason.
 
-    def __init__(self, topic: str) -> None:
-        self._topic = topic
+    A batch operator (no per-record context calls): this is on every event's path.
+    """
+
+    def __init__(self, uid: str, topic: str) -> None:
+        super().__init__(uid)
         self._validate = validator_for(topic)
 
-    def process_element(self, value: Any, ctx: Any) -> None:
-        if type(value) is dict:
-            try:
-                ctx.emit(self._validate(value))
-                return
-            except InvalidEvent as exc:
+    def process(self, values: list[Any], timestamps: list[int]) -> None:
+        validate = self._validate
+        good: list[Any] = []
+        good_t: list[int] = []
+        bad: list[Any] = []
+        bad_t: list[int] = []
+        for v, t in zip(values, timestamps, strict=True):
+            if type(v) is dict:
+                try:
+                    good.append(validate(v))
+                    good_t.append(t)
+                    continue
+                except InvalidEvent as exc:
+                    dl = DeadLetter(
+                        f"{exc.reason}: {exc}", v, "validate", {"partition": self.ctx.partition}
+                    )
+            elif isinstance(v, DeadLetter):
+                dl = v
+            elif isinstance(v, InvalidRecord):
                 dl = DeadLetter(
-                    f"{exc.reason}: {exc}", value, "validate", {"partition": ctx.partition}
+                    v.reason, v.raw, "decode", {"partition": v.partition, "position": v.position}
                 )
-        elif isinstance(value, DeadLetter):
-            dl = value
-        elif isinstance(value, InvalidRecord):
-            dl = DeadLetter(
-                value.reason,
-                value.raw,
-                "decode",
-                {"partition": value.partition, "position": value.position},
-            )
-        else:
-            dl = DeadLetter(f"not an event object: {type(value).__name__}", value, "validate")
-        ctx.task.metrics.inc("dead_letters")
-        ctx.output(DEAD_LETTERS, dl)
+            else:
+                dl = DeadLetter(f"not an event object: {type(v).__name__}", v, "validate")
+            bad.append(dl)
+            bad_t.append(t)
+        self.out.push(good, good_t)
+        if bad:
+            self.ctx.metrics.inc("dead_letters", len(bad))
+            self.side_output(DEAD_LETTERS.name).push(bad, bad_t)
 
 
 def build_graph_job(
@@ -96,7 +107,9 @@ def build_graph_job(
     ).with_timestamp_assigner(event_time)
     if idle_timeout_ms:
         wm = wm.with_idleness(idle_timeout_ms)
-    events = env.from_source(source, wm).process(ValidateEvents(topic), name="validate")
+    events = env.from_source(source, wm).transform(
+        "validate", lambda uid: ValidateOperator(uid, topic)
+    )
     graph = events.transform("graph", lambda uid: GraphOperator(uid, settings))
     graph.sink_to(graph_sink, name="store")
     if dead_letter_sink is not None:

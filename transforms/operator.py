@@ -30,7 +30,6 @@ from typing import Any, NamedTuple
 from graphstore.model import BucketWrite, EdgeWrite, NodeWrite, PropVersion
 from ingest.deadletter import DeadLetter
 from ingest.operators.base import Operator, TaskContext
-from ingest.state.store import MISSING
 from transforms.rules import EdgeSpec, rule_for
 
 __all__ = ["GraphOperator", "GraphSettings", "GraphWrites"]
@@ -99,7 +98,7 @@ class GraphOperator(Operator):
         extract = self._extract
         nodes_m = self._nodes.ns(None)
         edges_m = self._edges.ns(None)
-        dedup_table, bucket_table = self._dedup, self._buckets
+        bucket_table = self._buckets
         dedup_maps: dict[int, Any] = {}
         bucket_maps: dict[int, Any] = {}
         dirty_nodes, dirty_edges, dirty_buckets = (
@@ -110,26 +109,35 @@ class GraphOperator(Operator):
         late_v: list[Any] = []
         late_t: list[int] = []
         updates = dups = skipped = 0
+        # Hot loop: tables here never delete single keys and never store None, so a read
+        # is the delta dict's get() and, on a miss, the committed base's get() (both C for
+        # the heap backend).
+        nodes_get, nodes_base = nodes_m.get, nodes_m.base
+        edges_get, edges_base = edges_m.get, edges_m.base
         for ev, ts in zip(values, timestamps, strict=True):
             eid = ev["event_id"]
             # -- dedup: the same event_id within the dedup window of event time
             h = ts // window
-            dup = False
-            for hh in (h, h - 1, h + 1):
-                m = dedup_maps.get(hh)
-                if m is None:
-                    m = dedup_maps[hh] = dedup_table.ns(hh)
-                    if hh == h and hh not in self._dedup_live:
-                        self._dedup_live.add(hh)
-                        bisect.insort(self._dedup_ns, hh)
-                seen = m.lookup(eid)
-                if seen is not MISSING and abs(ts - seen) <= window:
-                    dup = True
-                    break
-            if dup:
+            m = dedup_maps.get(h)
+            if m is None:
+                m = self._dedup_map(dedup_maps, h)
+            seen = m.get(eid)
+            if seen is None and m.base is not None:
+                seen = m.base.get(eid)
+            if seen is None:
+                for hh in (h - 1, h + 1):
+                    mm = dedup_maps.get(hh)
+                    if mm is None:
+                        mm = self._dedup_map(dedup_maps, hh)
+                    seen = mm.get(eid)
+                    if seen is None and mm.base is not None:
+                        seen = mm.base.get(eid)
+                    if seen is not None:
+                        break
+            if seen is not None and abs(ts - seen) <= window:
                 dups += 1
                 continue
-            dedup_maps[h][eid] = ts
+            m[eid] = ts
             nodes, edges = extract(ev)
             if not edges and not nodes:
                 skipped += 1
@@ -137,8 +145,10 @@ class GraphOperator(Operator):
             # -- nodes
             for typ, nid, props in nodes:
                 k = (typ, nid)
-                cur = nodes_m.lookup(k)
-                if cur is MISSING:
+                cur = nodes_get(k)
+                if cur is None and nodes_base is not None:
+                    cur = nodes_base.get(k)
+                if cur is None:
                     cur = [ts, ts, None]
                     changed = True
                 else:
@@ -173,8 +183,10 @@ class GraphOperator(Operator):
                         self._bucket_live.add(b)
                         bisect.insort(self._bucket_ns, b)
             for e in edges:
-                cur = edges_m.lookup(e)
-                if cur is MISSING:
+                cur = edges_get(e)
+                if cur is None and edges_base is not None:
+                    cur = edges_base.get(e)
+                if cur is None:
                     edges_m[e] = [ts, ts]
                     dirty_edges.add(e)
                 elif ts < cur[0] or ts > cur[1]:
@@ -207,6 +219,13 @@ class GraphOperator(Operator):
         if late_v:
             metrics.inc("late_events", len(late_v))
             self._late.push(late_v, late_t)
+
+    def _dedup_map(self, maps: dict[int, Any], h: int) -> Any:
+        m = maps[h] = self._dedup.ns(h)
+        if h not in self._dedup_live:
+            self._dedup_live.add(h)
+            bisect.insort(self._dedup_ns, h)
+        return m
 
     # -- writes ------------------------------------------------------------------------
     def _flush_writes(self) -> None:

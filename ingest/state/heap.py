@@ -23,6 +23,11 @@ class HeapBase:
             return MISSING
         return m.get(key, MISSING)
 
+    def view(self, table: str, ns: Hashable) -> dict[Hashable, Any] | None:
+        """The committed namespace dict itself (read-only by contract): C-speed reads."""
+        t = self._tables.get(table)
+        return None if t is None else t.get(ns)
+
     def has_namespace(self, table: str, ns: Hashable) -> bool:
         t = self._tables.get(table)
         return t is not None and ns in t

@@ -35,6 +35,20 @@ def _import_rocksdict() -> Any:
     return rocksdict
 
 
+class _NsView:
+    """Reads of one committed namespace."""
+
+    __slots__ = ("_db", "_prefix")
+
+    def __init__(self, db: Any, prefix: bytes) -> None:
+        self._db = db
+        self._prefix = prefix
+
+    def get(self, key: Hashable, default: Any = None, /) -> Any:
+        raw = self._db.get(self._prefix + _dumps(key, 5))
+        return default if raw is None else _loads(raw)
+
+
 class RocksDBBase:
     def __init__(self, path: Path) -> None:
         rd = _import_rocksdict()
@@ -75,6 +89,10 @@ class RocksDBBase:
             return MISSING
         raw = self._db.get(prefix + _dumps(key, 5))
         return MISSING if raw is None else _loads(raw)
+
+    def view(self, table: str, ns: Hashable) -> _NsView | None:
+        prefix = self._ns_cache.get(table, {}).get(ns)
+        return None if prefix is None else _NsView(self._db, prefix)
 
     def has_namespace(self, table: str, ns: Hashable) -> bool:
         return ns in self._ns_cache.get(table, {})

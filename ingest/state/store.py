@@ -40,6 +40,7 @@ class BaseStore(Protocol):
     """Committed state of one partition (heap dicts or RocksDB)."""
 
     def get(self, table: str, ns: Hashable, key: Hashable) -> Any: ...
+    def view(self, table: str, ns: Hashable) -> BaseView | None: ...
     def has_namespace(self, table: str, ns: Hashable) -> bool: ...
     def namespaces(self, table: str) -> list[Hashable]: ...
     def items(self, table: str, ns: Hashable) -> Iterator[tuple[Hashable, Any]]: ...
@@ -49,22 +50,28 @@ class BaseStore(Protocol):
     def close(self) -> None: ...
 
 
-def _no_base(key: Hashable) -> Any:
-    return MISSING
+class BaseView(Protocol):
+    """Read access to one committed namespace: ``get(key, default)``."""
+
+    def get(self, key: Hashable, default: Any = None, /) -> Any: ...
 
 
 class NsMap(dict):
     """The delta entries of one namespace; a miss reads through to the committed base.
 
-    It is a ``dict`` so the hot paths (window accumulators) run at dict speed: ``m[k]``
-    returns the delta value, else the base value, else the table's default (not inserted).
+    It is a ``dict`` so the hot paths run at dict speed: ``m[k]`` returns the delta value,
+    else the base value, else the table's default (not inserted).  ``base`` is a read-only
+    view of the committed namespace (for the heap backend the base dict itself), or None
+    when nothing is committed, so a hot loop can inline ``m.get(k)`` then ``m.base.get(k)``
+    for tables that never delete single keys.  An NsMap is valid until the next checkpoint:
+    fetch it again from the table for every batch.
     """
 
-    __slots__ = ("_base_get", "_default", "cleared", "deleted")
+    __slots__ = ("_default", "base", "cleared", "deleted")
 
-    def __init__(self, base_get: Callable[[Hashable], Any], default: Callable[[], Any]) -> None:
+    def __init__(self, base: BaseView | None, default: Callable[[], Any]) -> None:
         super().__init__()
-        self._base_get = base_get
+        self.base = base
         self._default = default
         self.cleared = False
         # Keys deleted since the last checkpoint (a key re-put later is also in the dict,
@@ -72,37 +79,38 @@ class NsMap(dict):
         self.deleted: set[Hashable] = set()
 
     def __missing__(self, key: Hashable) -> Any:
-        if self.deleted and key in self.deleted:
+        base = self.base
+        if base is None or (self.deleted and key in self.deleted):
             return self._default()
-        value = self._base_get(key)
+        value = base.get(key, MISSING)
         if value is MISSING:
             return self._default()
         return value
 
     def delete(self, key: Hashable) -> None:
         dict.pop(self, key, None)
-        if self._base_get is not _no_base:
+        if self.base is not None:
             self.deleted.add(key)
 
     @property
     def has_base(self) -> bool:
         """False when every entry of the namespace is in this dict (fast paths use get())."""
-        return self._base_get is not _no_base
+        return self.base is not None
 
     def lookup(self, key: Hashable) -> Any:
-        """The current value or :data:`MISSING` (tombstones count as missing)."""
+        """The current value or :data:`MISSING`."""
         value = dict.get(self, key, MISSING)
-        if value is MISSING:
+        if value is MISSING and self.base is not None:
             if self.deleted and key in self.deleted:
                 return MISSING
-            return self._base_get(key)
+            return self.base.get(key, MISSING)
         return value
 
     def clear_all(self) -> None:
         dict.clear(self)
         self.deleted.clear()
         self.cleared = True
-        self._base_get = _no_base
+        self.base = None
 
 
 def _none() -> Any:
@@ -124,17 +132,7 @@ class StateTable:
         """The working map of a namespace (created on first use)."""
         m = self._delta.get(namespace)
         if m is None:
-            base = self._store.base
-            name = self.name
-            if base.has_namespace(name, namespace):
-                get = base.get
-
-                def base_get(key: Hashable, _ns: Hashable = namespace) -> Any:
-                    return get(name, _ns, key)
-
-                m = NsMap(base_get, self.default)
-            else:
-                m = NsMap(_no_base, self.default)
+            m = NsMap(self._store.base.view(self.name, namespace), self.default)
             self._delta[namespace] = m
         return m
 
