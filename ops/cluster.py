@@ -13,12 +13,14 @@ RDG_KAFKA_CONTROLLER_PORT (9093), RDG_CASSANDRA_PORT (9042), RDG_CASSANDRA_STORA
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import logging
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -46,6 +48,30 @@ STATE_MARKER = ".rdg-cluster"
 """Written into the state dir; `clean` deletes only a directory that carries it."""
 
 R = TypeVar("R")
+
+
+LOCK_FILE = ".rdg-cluster.lock"
+
+
+@contextlib.contextmanager
+def _state_lock(settings: Settings) -> Iterator[None]:
+    """Serialise up/down/clean on one state dir: teammates share a checkout and its cluster."""
+    state = settings.state_dir
+    if not state.exists() or not any(state.iterdir()):
+        state.mkdir(parents=True, exist_ok=True)
+        (state / STATE_MARKER).touch()  # ours from the start, so `clean` may delete it
+    with open(state / LOCK_FILE, "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info(
+                "waiting for another `ops.cluster` command on %s to finish", settings.state_dir
+            )
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def make_servers(settings: Settings) -> list[Server]:
@@ -106,11 +132,10 @@ def up(settings: Settings | None = None) -> list[UpResult]:
     """Start whatever is not running and wait until both servers answer real client requests."""
     settings = settings or Settings.from_env()
     java = _check_java()
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    (settings.state_dir / STATE_MARKER).touch()
     servers = make_servers(settings)
-    _preflight(servers)
-    outcomes = _each(servers, lambda server: server.up(java))
+    with _state_lock(settings):
+        _preflight(servers)
+        outcomes = _each(servers, lambda server: server.up(java))
     errors = [o for o in outcomes if isinstance(o, BaseException)]
     if errors:
         for err in errors:
@@ -123,6 +148,11 @@ def up(settings: Settings | None = None) -> list[UpResult]:
 def down(settings: Settings | None = None) -> dict[str, str]:
     """Stop every server of this state dir by its recorded pid; a stopped one is left alone."""
     settings = settings or Settings.from_env()
+    with _state_lock(settings):
+        return _down(settings)
+
+
+def _down(settings: Settings) -> dict[str, str]:
     servers = make_servers(settings)
     outcomes = _each(servers, lambda server: server.down())
     errors = [o for o in outcomes if isinstance(o, BaseException)]
@@ -151,8 +181,8 @@ def clean(settings: Settings | None = None) -> dict[str, str]:
             f"refusing to delete {state}: it has no {STATE_MARKER} marker, so it was not made "
             "by ops.cluster; check RDG_CLUSTER_DIR"
         )
-    result = down(settings)
-    if state.exists():
+    with _state_lock(settings):
+        result = _down(settings)
         shutil.rmtree(state)
     return result
 
@@ -204,7 +234,9 @@ def _setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s" if not verbose else "%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    logging.getLogger("ops").setLevel(logging.DEBUG if verbose else logging.INFO)
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.getLogger("ops").setLevel(level)
+    logging.getLogger(__name__).setLevel(level)  # "__main__" under `python -m ops.cluster`
     # The driver logs connection attempts while a node boots; our own messages say enough.
     logging.getLogger("cassandra").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -126,3 +127,26 @@ def test_client_env_matches_ports(settings: Settings):
     assert env["RDG_KAFKA_BOOTSTRAP"] == f"127.0.0.1:{settings.kafka_port}"
     assert env["RDG_CASSANDRA_HOSTS"] == "127.0.0.1"
     assert env["RDG_CASSANDRA_PORT"] == str(settings.cassandra_port)
+
+
+def test_commands_on_one_state_dir_wait_for_each_other(settings: Settings):
+    """Teammates share a checkout: a second `down` waits while another command holds the lock."""
+    settings.state_dir.mkdir(parents=True)
+    (settings.state_dir / cluster.STATE_MARKER).touch()
+    with open(settings.state_dir / cluster.LOCK_FILE, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "ops.cluster", "down"],
+            cwd=REPO_ROOT,
+            env=_env(settings),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiting.wait(timeout=3)  # still blocked on our lock
+        fcntl.flock(fh, fcntl.LOCK_UN)
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0
+    assert "waiting for another `ops.cluster` command" in err
+    assert out.count("already stopped") == 2
