@@ -93,11 +93,16 @@ def _each(servers: Sequence[Server], action: Callable[[Server], R]) -> list[R | 
     with ThreadPoolExecutor(max_workers=len(servers), thread_name_prefix="rdg-cluster") as pool:
         futures = [pool.submit(action, server) for server in servers]
         results: list[R | BaseException] = []
-        for future in futures:
-            try:
-                results.append(future.result())
-            except BaseException as exc:  # collected, then reported together
-                results.append(exc)
+        try:
+            for future in futures:
+                try:
+                    results.append(future.result())
+                except Exception as exc:  # collected, then reported together
+                    results.append(exc)
+        except KeyboardInterrupt:
+            for server in servers:  # the workers stop waiting and stop what they started
+                server.cancel.set()
+            raise
         return results
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import string
 import subprocess
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -80,6 +81,8 @@ class Server(ABC):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.cancel = threading.Event()
+        """Set from another thread (Ctrl-C) to abandon a start-up: the JVM is then stopped."""
 
     # ---- what each server defines -------------------------------------------------------
 
@@ -270,17 +273,10 @@ class Server(ABC):
             if not port_in_use(port):
                 continue
             holders = listener_pids(port)
+            same_server = (self.name, self.version)
             for pid in holders:
                 owner = self._owner(pid)
-                if (
-                    purpose == "client"
-                    and owner is not None
-                    and owner[:2]
-                    == (
-                        self.name,
-                        self.version,
-                    )
-                ):
+                if purpose == "client" and owner is not None and owner[:2] == same_server:
                     return pid
             who = "; ".join(f"pid {p} ({_short_cmd(p)})" for p in holders)
             raise ClusterError(
@@ -375,6 +371,8 @@ class Server(ABC):
                     f"{self.name} (pid {pid}) died during start-up ({code}). "
                     f"Last lines of {self.log_file}:\n{tail_text(self.log_file, 40, log_offset)}"
                 )
+            if self.cancel.is_set():
+                raise ClusterError(f"{self.name}: start-up interrupted; stopping pid {pid}")
             remaining = deadline - time.monotonic()
             if port_open(self.port):
                 reason = self.probe(max(1.0, min(10.0, remaining)))
