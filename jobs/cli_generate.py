@@ -8,16 +8,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.errors import ConfigError
 from jobs.cli_common import cli_command, console, err_console, get_settings, parse_time, print_json
-from jobs.generate import DEFAULT_START_MS, GeneratedEvent, is_representable
 from schemas.registry import TOPICS
+
+if TYPE_CHECKING:
+    from jobs.generate import GeneratedEvent
 
 __all__ = ["TopicResult", "generate", "register"]
 
@@ -262,6 +263,8 @@ def generate(
     root_flags = (ctx.find_root().obj or {}).get("flags", {})
     to_kafka = bootstrap is not None or (out is None and root_flags.get("bootstrap") is not None)
     settings = get_settings(ctx, bootstrap=bootstrap)
+    from jobs.generate import DEFAULT_START_MS
+
     start_ms = parse_time(start, "--start") if start is not None else DEFAULT_START_MS
     if to_kafka:
         if file_format is not None:
@@ -297,6 +300,14 @@ def generate(
             raise ConfigError(f"--out {str(out_dir)!r} is a file, not a directory")
         target = str(out_dir)
         where = f"{out_dir}/ ({encoding} files, {partitions} per topic)"
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from jobs.generate import generate_events
 
@@ -358,7 +369,7 @@ def _write_files(
     file_format: str,
     partitions: int,
 ) -> None:
-    from jobs.generate import write_avro_files, write_jsonl_files
+    from jobs.generate import is_representable, write_avro_files, write_jsonl_files
 
     if file_format == "avro":
         counted = _tally(stream, result, lambda e: is_representable(e, "avro-file"), advance)
@@ -384,7 +395,7 @@ def _produce(
     timeout: float,
 ) -> None:
     from ingest.kafka.admin import create_topic
-    from jobs.generate import produce_to_kafka
+    from jobs.generate import is_representable, produce_to_kafka
     from schemas.serde import AvroSerde, JsonSerde, Serde
 
     name = kafka_topic or topic
