@@ -26,6 +26,7 @@ from graphstore.export import (
     ref_to_json,
 )
 from graphstore.factory import sqlite_path_from_url
+from graphstore.queries import reverse_direction
 from ingest.errors import ConfigError
 from jobs import cli_generate, cli_render
 from jobs.cli_common import (
@@ -376,7 +377,7 @@ def _path_edges(
     The forward search found each step in the first node's list (``direction``), the
     backward search in the second node's (the reverse direction); two batched reads.
     """
-    reverse: Direction = {"out": "in", "in": "out", "both": "both"}[direction]  # type: ignore[assignment]
+    reverse = reverse_direction(direction)
     forward = graph.neighbors_many(path, direction, edge_type, limit=limit_per_hop)
     backward = (
         forward
