@@ -324,11 +324,11 @@ def job_state(status: JobStatus | None, alive: dict[str, int] | None = None) -> 
         return "stopping"
     if status.state == S_STOPPED:  # written just before the supervisor exits
         return "stopping"
-    ws = list(status.workers.values())
-    if any(w.state == W_RESTARTING or w.worker not in alive for w in ws):
-        return "restarting"
-    if status.state == S_STARTING or any(not w.ready for w in ws):
+    if status.state == S_STARTING:
         return "starting"
+    ws = list(status.workers.values())
+    if any(not w.ready or w.state == W_RESTARTING or w.worker not in alive for w in ws):
+        return "restarting"
     return "running"
 
 
@@ -575,7 +575,7 @@ def _await_ready(
                     job,
                     spec.topic,
                     "started",
-                    f"{job} started: supervisor pid {proc.pid}, workers "
+                    f"{job}: supervisor pid {proc.pid}, workers "
                     + ", ".join(f"{w} (pid {p})" for w, p in workers.items()),
                     supervisor_pid=proc.pid,
                     workers={w: p for w, p in workers.items() if p is not None},

@@ -106,11 +106,17 @@ def default_slack_ms(spec: JobSpec) -> int:
 
 @dataclass(frozen=True)
 class PartitionPlan:
-    """Where a partition's replay starts and (at most) ends, in offsets."""
+    """Where a partition's replay starts and probably ends, in offsets.
+
+    ``end`` is the first offset whose record timestamp is at or after ``to + slack``: an
+    estimate, since a record stamped with a later time (e.g. by a producer's clock) ends
+    the estimate early; the replay may read on up to ``high``, the end offset.
+    """
 
     partition: int
     start: int
     end: int
+    high: int
 
     @property
     def records(self) -> int:
@@ -164,7 +170,7 @@ def plan_replay(
             start = start_of.get(p, -1)
             start = high if start is None or start < 0 else start
             end = min(high, ends.get(p, high))
-            plans.append(PartitionPlan(p, start, max(start, end)))
+            plans.append(PartitionPlan(p, start, max(start, end), max(start, high)))
         return plans
     except ck.KafkaException as exc:
         raise ConnectorError(
@@ -328,25 +334,39 @@ class ReplayResult:
 
 
 class Progress:
-    """Records done out of the plan's total, from the partitions' positions."""
+    """Records done out of the records to read, from the partitions' positions.
+
+    A partition's total is its plan's estimate until its position passes the estimate;
+    then it is the end offset.  A finished partition counts what it actually read.
+    """
 
     def __init__(self, plan: list[PartitionPlan]) -> None:
         self.plan = {str(p.partition): p for p in plan}
-        self.total = sum(p.records for p in plan)
-        self._done: dict[str, int] = {}
+        self._total = {k: p.records for k, p in self.plan.items()}
+        self._done: dict[str, int] = {k: 0 for k in self.plan}
 
     def update(self, partition: str, position: Any, finished: bool) -> int:
         p = self.plan.get(partition)
-        if p is not None:
-            if finished or not isinstance(position, int):
-                self._done[partition] = p.records
-            else:
-                self._done[partition] = max(0, min(position, p.end) - p.start)
+        if p is None:
+            return self.done
+        if isinstance(position, int):
+            read = max(0, min(position, p.high) - p.start)
+            self._done[partition] = read
+            if finished:
+                self._total[partition] = read
+            elif read >= self._total[partition]:
+                self._total[partition] = max(read, p.high - p.start)
+        elif finished:
+            self._done[partition] = self._total[partition]
         return self.done
 
     @property
     def done(self) -> int:
         return sum(self._done.values())
+
+    @property
+    def total(self) -> int:
+        return sum(self._total.values())
 
 
 def run_replay(
@@ -402,9 +422,8 @@ def run_replay(
     elapsed = time.perf_counter() - t0
     f = filters[0]
     finished = all(str(p.partition) in f.done for p in plan)
-    if finished:
+    if finished:  # nothing to resume: a new replay starts afresh
         shutil.rmtree(ckdir, ignore_errors=True)
-        _delete_group(bootstrap, group)
     return ReplayResult(
         topic=spec.topic,
         group=group,
@@ -419,17 +438,3 @@ def run_replay(
         elapsed_s=elapsed,
         plan=plan,
     )
-
-
-def _delete_group(bootstrap: str, group: str) -> None:
-    """Remove the finished replay's consumer group (it is never resumed)."""
-    try:
-        from confluent_kafka.admin import AdminClient
-
-        futures = AdminClient({"bootstrap.servers": bootstrap}).delete_consumer_groups(
-            [group], request_timeout=10
-        )
-        for fut in futures.values():
-            fut.result(timeout=15)
-    except Exception as exc:  # leftover group: harmless
-        log.info("could not delete replay consumer group %s: %s", group, exc)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import signal
 import subprocess
 import sys
@@ -54,9 +55,12 @@ from jobs.deploy import (
 
 __all__ = ["Backoff", "Supervisor", "main"]
 
-log = logging.getLogger(__name__)
+# run as `python -m jobs.supervisor`, where __name__ is "__main__"
+log = logging.getLogger("jobs.supervisor" if __name__ == "__main__" else __name__)
 
 TICK_S = 0.2
+# "2026-01-01 10:00:00,000 ERROR job/w0 jobs.worker: " in front of a worker's log message
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d [\d:,]+ [A-Z]+ \S+ \S+: ")
 DEFAULT_STOP_TIMEOUT_S = 45.0
 
 
@@ -158,9 +162,9 @@ class Supervisor:
         if self._worker_log is None:
             return ""
         lines = [ln for ln in tail(self._worker_log(worker), 40) if ln.strip()]
-        errors = [ln for ln in lines if "ERROR" in ln or "error" in ln]
-        last = (errors or lines)[-1:] if lines else []
-        return f": {last[0].strip()}" if last else ""
+        errors = [ln for ln in lines if " ERROR " in ln]
+        last = (errors or lines)[-1:]
+        return f": {_LOG_PREFIX.sub('', last[0]).strip()}" if last else ""
 
     def step(self) -> bool:
         """Reap exited workers, note ready ones, start due restarts; True if status changed."""

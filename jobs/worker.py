@@ -28,7 +28,8 @@ from ingest.runtime import JobRunner
 
 __all__ = ["main"]
 
-log = logging.getLogger(__name__)
+# run as `python -m jobs.worker`, where __name__ is "__main__"
+log = logging.getLogger("jobs.worker" if __name__ == "__main__" else __name__)
 
 PARENT_CHECK_S = 1.0
 
