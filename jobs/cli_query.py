@@ -10,8 +10,9 @@ from __future__ import annotations
 import difflib
 import itertools
 import logging
+import sqlite3
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -54,7 +55,6 @@ query_app = typer.Typer(
 )
 
 DIRECTIONS: tuple[Direction, ...] = ("out", "in", "both")
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 # --------------------------------------------------------------------------- options
 
@@ -173,10 +173,16 @@ def _check_sqlite_file(url: str) -> None:
             f"no graph store at {file.absolute()}; run `rdg demo` or `rdg run` to build one, "
             "or point --store / RDG_STORE at an existing graph"
         )
-    with file.open("rb") as fh:
-        head = fh.read(len(SQLITE_MAGIC))
-    if head and head != SQLITE_MAGIC:
+    try:
+        with closing(sqlite3.connect(file)) as conn:  # the file exists: this creates nothing
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError:
         fail(f"{file} is not a SQLite database, so not a graph store; check --store / RDG_STORE")
+    if not {"nodes", "edges"} <= tables:
+        fail(
+            f"{file} is a SQLite database without graph tables, not a graph store; "
+            "check --store / RDG_STORE, or build a graph with `rdg demo` or `rdg run`"
+        )
 
 
 @contextmanager

@@ -4,6 +4,8 @@ human tables, and every bad input (message + exit code, never a traceback)."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -521,6 +523,16 @@ def test_other_unusable_stores(tmp_path: Path) -> None:
     (tmp_path / "notes.db").write_text("not a database\n")
     msg = error_of(rdg("stats", "--store", "sqlite:///notes.db"), 2)
     assert "notes.db is not a SQLite database" in msg
+    (tmp_path / "empty.db").write_bytes(b"")
+    msg = error_of(rdg("stats", "--store", "sqlite:///empty.db"), 2)
+    assert "empty.db is a SQLite database without graph tables" in msg
+    assert (tmp_path / "empty.db").read_bytes() == b""  # not turned into a store
+    with closing(sqlite3.connect(tmp_path / "app.db")) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER)")
+    before = (tmp_path / "app.db").read_bytes()
+    msg = error_of(rdg("query", "node", "profile:p1", "--store", "sqlite:///app.db"), 2)
+    assert "app.db is a SQLite database without graph tables" in msg
+    assert (tmp_path / "app.db").read_bytes() == before
     msg = error_of(rdg("stats", "--store", "mysql://db/graph"), 2)
     assert "unsupported scheme 'mysql'" in msg
     msg = error_of(rdg("stats", "--store", "sqlite:///missing/dir/g.db"), 2)
