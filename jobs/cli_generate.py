@@ -140,7 +140,7 @@ def generate(
     topics: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="TOPIC...",
+            metavar="TOPIC",
             help=f"topics to generate: {', '.join(TOPICS)}",
             show_default=False,
         ),
@@ -199,7 +199,7 @@ def generate(
         typer.Option(
             "--start",
             metavar="TIME",
-            help="event time of the first event (ISO-8601 or epoch ms) [default 2026-01-01T00:00:00Z]",
+            help="event time of the first event (ISO-8601 or epoch ms) [default: 2026-01-01T00:00:00Z]",
         ),
     ] = None,
     duplicates: Annotated[
@@ -229,7 +229,7 @@ def generate(
         typer.Option(
             "--format",
             metavar="avro|jsonl",
-            help="files: Avro containers (invalid records they cannot hold are skipped) or JSON lines [default avro]",
+            help="files: Avro containers (invalid records they cannot hold are skipped) or JSON lines [default: avro]",
         ),
     ] = None,
     serialization: Annotated[
@@ -237,12 +237,12 @@ def generate(
         typer.Option(
             "--serialization",
             metavar="avro|avro-confluent|json",
-            help="Kafka message encoding; must match the job spec's [default avro]",
+            help="Kafka message encoding; must match the job spec's [default: avro]",
         ),
     ] = None,
     schema_id: Annotated[
         int | None,
-        typer.Option("--schema-id", help="avro-confluent: schema id in the header [default 1]"),
+        typer.Option("--schema-id", help="avro-confluent: schema id in the header [default: 1]"),
     ] = None,
     timeout: Annotated[
         float,
