@@ -44,6 +44,10 @@ def configure_logging(verbose: bool = False) -> None:
         level=logging.DEBUG if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not verbose:
+        # The Cassandra driver logs connection tracebacks itself; the CLI reports an
+        # unreachable cluster as one clear error, so keep its own chatter for -v.
+        logging.getLogger("cassandra").setLevel(logging.CRITICAL)
 
 
 def get_settings(ctx: typer.Context, **flags: str | None) -> Settings:
