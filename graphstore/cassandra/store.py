@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphstore.base import GraphStore, WriteStats, check_ref
-from graphstore.cassandra.adjacency import AdjacencyReader, map_values_sum
+from graphstore.cassandra.adjacency import AdjacencyReader, map_values_sum, pack_text_tuples
 from graphstore.cassandra.config import CassandraConfig, parse_cassandra_url
 from graphstore.cassandra.driver import require_driver
 from graphstore.cassandra.encoding import (
@@ -210,14 +210,15 @@ class CassandraGraphStore(GraphStore):
             max_backoff_s=config.max_backoff_s,
         )
         st = self._stmts
+        version = self._cluster.protocol_version
         self._reader = AdjacencyReader(
             self._session,
             self.target,
-            recent_scan=st.recent_scan,
-            lookup=st.adj_lookup,
-            partition=st.adj_partition,
-            partition_dirs_typed=st.adj_dirs_typed,
-            partition_dir=st.adj_dir,
+            recent_scan=Binder(st.recent_scan, version),
+            lookup=Binder(st.adj_lookup, version, {2: pack_text_tuples}),
+            partition=Binder(st.adj_partition, version),
+            partition_dirs_typed=Binder(st.adj_dirs_typed, version),
+            partition_dir=Binder(st.adj_dir, version),
             concurrency=config.concurrency,
         )
         log.info("opened Cassandra graph store %s", config.url)

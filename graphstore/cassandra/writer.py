@@ -36,10 +36,17 @@ class Binder:
 
     __slots__ = ("_serializers", "prepared", "protocol_version")
 
-    def __init__(self, prepared: Any, protocol_version: int) -> None:
+    def __init__(
+        self,
+        prepared: Any,
+        protocol_version: int,
+        overrides: dict[int, Callable[[Any, int], bytes]] | None = None,
+    ) -> None:
         self.prepared = prepared
         self.protocol_version = protocol_version
         self._serializers = [column.type.serialize for column in prepared.column_metadata]
+        for index, serializer in (overrides or {}).items():
+            self._serializers[index] = serializer
 
     def bind(self, values: tuple[Any, ...]) -> Any:
         from cassandra.query import BoundStatement

@@ -159,3 +159,14 @@ def test_cassandra_url_options() -> None:
         parse_cassandra_url("cassandra://h1:1,h2:2/rdg")
     with pytest.raises(ConfigError, match="node_ttl must be a mapping"):
         parse_cassandra_url("cassandra://h1/rdg", node_ttl=5)
+
+
+def test_fast_key_list_serializer_matches_the_driver() -> None:
+    from cassandra.cqltypes import lookup_casstype
+
+    from graphstore.cassandra.adjacency import pack_text_tuples
+
+    list_type = lookup_casstype("ListType(TupleType(UTF8Type, UTF8Type, UTF8Type, UTF8Type))")
+    keys = [("out", "PLAYED", "Title", "t1"), ("in", "é", "日本", ""), ("out", "a\x00b", "x", "y")]
+    assert pack_text_tuples(keys, 4) == list_type.serialize(keys, 4)
+    assert pack_text_tuples([], 4) == list_type.serialize([], 4)
