@@ -8,6 +8,9 @@
 State (configs, data, logs, pid files) lives in RDG_CLUSTER_DIR (default <repo>/.cluster);
 jars in RDG_CACHE_DIR/jars (default ~/.cache/rdg/jars). Ports: RDG_KAFKA_PORT (9092),
 RDG_KAFKA_CONTROLLER_PORT (9093), RDG_CASSANDRA_PORT (9042), RDG_CASSANDRA_STORAGE_PORT (7000).
+If a port is held by the same rdg server and version run from another checkout's state dir
+(e.g. a CI clone beside a developer's checkout), `up` uses that server and `down` leaves it
+alone; any other holder of a port is an error.
 """
 
 from __future__ import annotations
