@@ -35,6 +35,7 @@ from ops.procs import find_java, java_major_version
 from ops.server import Server, ServerStatus, UpResult
 
 __all__ = [
+    "LOCK_FILE",
     "STATE_MARKER",
     "clean",
     "client_env",
