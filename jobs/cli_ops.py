@@ -35,13 +35,10 @@ from jobs.deploy import (
     deploy_jobs,
     deployed_jobs,
     job_info,
-    log_path,
-    read_status,
-    status_path,
     stop_jobs,
-    tail,
 )
 from jobs.spec import JobSpec, all_specs
+from jobs.supervisor import log_path, read_status, status_path, tail
 
 __all__ = ["jobs_app", "register"]
 

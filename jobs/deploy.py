@@ -1,15 +1,9 @@
-"""Deployed jobs: where they live on disk, their status file, and starting/stopping them.
+"""Deployed jobs: starting, stopping and inspecting them.
 
 ``rdg deploy`` starts one detached *supervisor* process per job (``python -m
 jobs.supervisor``, its own session, so it outlives the CLI); the supervisor runs the job's
-worker processes (``python -m jobs.worker``) and keeps its status file current.  Layout
-under the state dir::
-
-    deploy/<job>/status.json          the supervisor's status (written atomically)
-    deploy/<job>/ready/<worker>.<pid> a worker's "I am built and about to read" marker
-    logs/<job>-supervisor.log         the supervisor's own log
-    logs/<job>-<worker>.log           each worker's output (appended across restarts)
-    checkpoints/<job>/                the workers' shared checkpoint directory
+worker processes (``python -m jobs.worker``) and keeps its status file current (see
+jobs/supervisor.py for the layout on disk).
 
 Everything here works from the status file and /proc, never from ``Popen`` objects, so
 any later ``rdg`` process can list, stop or inspect a job.
@@ -18,7 +12,6 @@ any later ``rdg`` process can list, stop or inspect a job.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -32,50 +25,47 @@ from typing import Any
 
 from ingest.errors import ConfigError, RDGError
 from jobs.spec import JobSpec
+from jobs.supervisor import (
+    S_FAILED,
+    S_RUNNING,
+    S_STARTING,
+    S_STOPPED,
+    S_STOPPING,
+    SUPERVISOR_MODULE,
+    W_RESTARTING,
+    W_STOPPED,
+    WORKER_MODULE,
+    JobStatus,
+    checkpoint_dir,
+    deploy_dir,
+    now_ms,
+    read_status,
+    status_path,
+    supervisor_log_path,
+    tail,
+    write_status,
+)
 
 __all__ = [
     "DeployOutcome",
     "JobInfo",
-    "JobStatus",
     "OpsError",
     "StopOutcome",
-    "WorkerStatus",
-    "checkpoint_dir",
-    "deploy_dir",
     "deploy_jobs",
+    "deployed_jobs",
     "job_info",
     "job_state",
     "last_checkpoint",
-    "log_path",
+    "live_pids",
     "process_alive",
-    "read_status",
-    "status_path",
     "stop_jobs",
-    "supervisor_log_path",
-    "write_status",
 ]
 
 log = logging.getLogger(__name__)
 
-STATUS_FORMAT = 1
-SUPERVISOR_MODULE = "jobs.supervisor"
-WORKER_MODULE = "jobs.worker"
 DEFAULT_READY_TIMEOUT_S = 90.0
 DEFAULT_STOP_TIMEOUT_S = 60.0
 _POLL_S = 0.1
-
-# supervisor states written to the status file
-S_STARTING = "starting"
-S_RUNNING = "running"
-S_STOPPING = "stopping"
-S_STOPPED = "stopped"
-S_FAILED = "failed"
-
-# worker states written to the status file
-W_STARTING = "starting"  # spawned, not yet ready
-W_RUNNING = "running"  # ready (built its job: store and Kafka reachable)
-W_RESTARTING = "restarting"  # exited; restart scheduled at next_start_ms
-W_STOPPED = "stopped"
 
 
 class OpsError(RDGError):
@@ -85,133 +75,6 @@ class OpsError(RDGError):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def deploy_dir(state_dir: Path, job: str) -> Path:
-    return state_dir / "deploy" / job
-
-
-def status_path(state_dir: Path, job: str) -> Path:
-    return deploy_dir(state_dir, job) / "status.json"
-
-
-def ready_dir(state_dir: Path, job: str) -> Path:
-    return deploy_dir(state_dir, job) / "ready"
-
-
-def log_path(state_dir: Path, job: str, worker: str) -> Path:
-    return state_dir / "logs" / f"{job}-{worker}.log"
-
-
-def supervisor_log_path(state_dir: Path, job: str) -> Path:
-    return log_path(state_dir, job, "supervisor")
-
-
-def checkpoint_dir(state_dir: Path, job: str) -> Path:
-    """Where a deployed job's workers checkpoint (the runner's default for Kafka)."""
-    return state_dir / "checkpoints" / job
-
-
-def worker_ids(parallelism: int) -> list[str]:
-    return [f"w{i}" for i in range(parallelism)]
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-# --------------------------------------------------------------------------- status file
-
-
-@dataclass
-class WorkerStatus:
-    """One worker slot as the supervisor sees it."""
-
-    worker: str
-    pid: int | None = None
-    started_ms: int | None = None
-    restarts: int = 0
-    last_exit_code: int | None = None
-    state: str = W_STARTING
-    ready: bool = False
-    failures: int = 0  # consecutive quick failures (drives the backoff)
-    next_start_ms: int | None = None
-    log: str = ""
-
-    @staticmethod
-    def from_json(d: dict[str, Any]) -> WorkerStatus:
-        known = WorkerStatus.__dataclass_fields__
-        return WorkerStatus(**{k: v for k, v in d.items() if k in known})
-
-
-@dataclass
-class JobStatus:
-    """A deployed job's status file (``deploy/<job>/status.json``)."""
-
-    job: str
-    topic: str
-    kafka_topic: str
-    supervisor_pid: int
-    started_ms: int
-    parallelism: int
-    bootstrap: str
-    store: str
-    state: str = S_STARTING
-    updated_ms: int = 0
-    error: str | None = None
-    workers: dict[str, WorkerStatus] = field(default_factory=dict)
-    format: int = STATUS_FORMAT
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["workers"] = {w: asdict(s) for w, s in self.workers.items()}
-        return d
-
-    @staticmethod
-    def from_json(d: dict[str, Any]) -> JobStatus:
-        known = JobStatus.__dataclass_fields__
-        fields_ = {k: v for k, v in d.items() if k in known and k != "workers"}
-        workers = {w: WorkerStatus.from_json(s) for w, s in (d.get("workers") or {}).items()}
-        return JobStatus(**fields_, workers=workers)
-
-    def pids(self) -> list[int]:
-        """The supervisor's and the workers' pids, as recorded."""
-        out = [self.supervisor_pid]
-        out.extend(w.pid for w in self.workers.values() if w.pid)
-        return out
-
-
-def write_status(path: Path, status: JobStatus) -> None:
-    """Write the status file atomically (temp file, fsync, rename): readers never see a
-    half-written file."""
-    status.updated_ms = now_ms()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fo:
-        json.dump(status.to_json(), fo, indent=2, sort_keys=True)
-        fo.flush()
-        os.fsync(fo.fileno())
-    os.replace(tmp, path)
-
-
-def read_status(path: Path) -> JobStatus | None:
-    """The status in ``path``, or None if there is none."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ConfigError(f"cannot read job status {path}: {exc}") from exc
-    try:
-        return JobStatus.from_json(json.loads(text))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise ConfigError(
-            f"job status file {path} is damaged ({exc}); stop any leftover processes "
-            f"and delete {path.parent} to reset the job"
-        ) from exc
 
 
 # --------------------------------------------------------------------------- processes
@@ -439,28 +302,6 @@ class DeployOutcome:
     workers: dict[str, int] = field(default_factory=dict)
 
 
-def tail(path: Path, lines: int) -> list[str]:
-    """The last ``lines`` lines of a text file (reads backwards in blocks)."""
-    if lines <= 0:
-        return []
-    try:
-        with path.open("rb") as f:
-            f.seek(0, os.SEEK_END)
-            end = f.tell()
-            block = 8192
-            data = b""
-            pos = end
-            while pos > 0 and data.count(b"\n") <= lines:
-                step = min(block, pos)
-                pos -= step
-                f.seek(pos)
-                data = f.read(step) + data
-    except FileNotFoundError:
-        return []
-    text = data.decode("utf-8", "replace").splitlines()
-    return text[-lines:]
-
-
 def check_kafka(bootstrap: str, specs: Iterable[JobSpec], timeout: float = 5.0) -> None:
     """Fail with a clear error unless Kafka answers and every job's topic exists."""
     from ingest.kafka import admin
@@ -474,6 +315,21 @@ def check_kafka(bootstrap: str, specs: Iterable[JobSpec], timeout: float = 5.0) 
             "deploying its job",
             exit_code=1,
         )
+
+
+def check_stores(urls: Iterable[str]) -> None:
+    """Open each store once before any worker starts: a bad URL (ConfigError) or an
+    unreachable store (ConnectorError) fails the deploy with nothing started, and the
+    schema is created here rather than by N workers at once."""
+    from graphstore import open_store
+
+    for url in sorted(urls):
+        if url.startswith("sqlite:") and (":memory:" in url or url.rstrip("/") == "sqlite:"):
+            raise ConfigError(
+                f"store {url!r} is in memory, private to each worker process; deploy into "
+                "a file (sqlite:///./rdg.db) or Cassandra (cassandra://HOST:PORT/KEYSPACE)"
+            )
+        open_store(url).close()
 
 
 def _stop_leftovers(status: JobStatus, timeout: float) -> None:
@@ -621,8 +477,9 @@ def deploy_jobs(
 ) -> list[DeployOutcome]:
     """Deploy each job (skipping running ones) and wait until its workers are ready.
 
-    Kafka is checked first, for all jobs: if it is unreachable (ConnectorError) or a topic
-    is missing (OpsError) nothing is started.
+    Kafka and the stores are checked first, for all jobs: if Kafka or a store is
+    unreachable (ConnectorError), a topic is missing (OpsError) or a store URL is bad
+    (ConfigError), nothing is started.
     """
     if parallelism is not None and not 1 <= parallelism <= 64:
         raise ConfigError(f"--parallelism {parallelism} must be between 1 and 64")
@@ -647,6 +504,7 @@ def deploy_jobs(
         to_start.append(spec)
     if to_start:
         check_kafka(bootstrap, to_start)
+        check_stores({s.store or store for s in to_start})
     launched: dict[str, tuple[JobSpec, subprocess.Popen[bytes]]] = {}
     for spec in to_start:
         status = read_status(status_path(state_dir, spec.name))

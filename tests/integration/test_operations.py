@@ -25,10 +25,11 @@ from typing import Any, TypeVar
 from graphstore import open_store
 from ingest.errors import RDGError
 from ingest.kafka import admin
-from jobs.deploy import live_pids, process_alive, read_status, status_path
+from jobs.deploy import live_pids, process_alive
 from jobs.generate import GeneratedEvent, generate_events, is_representable, produce_to_kafka
 from jobs.lag import LagMonitor
 from jobs.spec import JobSpec, all_specs, load_spec
+from jobs.supervisor import read_status, status_path
 from schemas.events import TS_MAX_MS, TS_MIN_MS
 from schemas.serde import AvroSerde
 from tests.transforms.expected import compare, expected_graph
@@ -325,17 +326,28 @@ def test_killed_supervisor_shows_crashed_and_redeploy_recovers(
             store.close()
 
 
-def test_deploy_and_lag_of_a_missing_topic(tmp_path: Path, kafka_bootstrap: str) -> None:
+def test_deploy_refuses_what_cannot_work_and_starts_nothing(
+    tmp_path: Path, kafka_bootstrap: str
+) -> None:
     with operations(tmp_path, kafka_bootstrap, {"gaming": 1}) as ops:
         r = ops.rdg("deploy", "gaming")
         assert r.returncode == 1, r.stdout + r.stderr
         msg = " ".join(r.stderr.split())
         assert f"no topic '{ops.specs['gaming'].source_topic}'" in msg and "create it" in msg
-        assert not (ops.state_dir / "deploy").exists()
         r = ops.rdg("lag", "gaming", "--json", "--interval", "0")
         assert r.returncode == 1
         job = json.loads(r.stdout)["jobs"][0]
         assert "does not exist" in job["error"] and job["partitions"] == []
+
+        ops.create_topics(partitions=1)
+        r = ops.rdg("deploy", "gaming", "--store", "sqlite:///:memory:")
+        assert r.returncode == 2 and "in memory" in r.stderr, r.stdout + r.stderr
+        r = ops.rdg("deploy", "gaming", "--store", "foo://x")
+        assert r.returncode == 2 and "unsupported scheme 'foo'" in r.stderr
+        r = ops.rdg("deploy", "gaming", "--store", "cassandra://127.0.0.1:1/nowhere")
+        assert r.returncode == 3 and "127.0.0.1:1" in r.stderr, r.stdout + r.stderr
+        assert not (ops.state_dir / "deploy").exists()
+        assert ops.jobs()["gaming"]["state"] == "stopped"
 
 
 def test_lag_reports_input_rate_and_event_time_lag(tmp_path: Path, kafka_bootstrap: str) -> None:

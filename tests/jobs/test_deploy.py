@@ -18,7 +18,8 @@ from typer.testing import CliRunner, Result
 
 from ingest.errors import ConfigError
 from jobs.cli import app
-from jobs.deploy import (
+from jobs.deploy import job_info, job_state, last_checkpoint, process_alive
+from jobs.supervisor import (
     S_FAILED,
     S_RUNNING,
     S_STARTING,
@@ -27,18 +28,15 @@ from jobs.deploy import (
     W_RESTARTING,
     W_RUNNING,
     W_STOPPED,
+    Backoff,
     JobStatus,
+    Supervisor,
     WorkerStatus,
-    job_info,
-    job_state,
-    last_checkpoint,
-    process_alive,
     read_status,
     status_path,
     tail,
     write_status,
 )
-from jobs.supervisor import Backoff, Supervisor
 
 runner = CliRunner()
 
