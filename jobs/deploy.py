@@ -496,7 +496,8 @@ def deploy_jobs(
                     spec.topic,
                     "already-running",
                     f"{spec.name} is already running (supervisor pid {status.supervisor_pid}, "
-                    f"{len(status.workers)} workers); nothing changed. "
+                    f"{len(status.workers)} worker{'s' if len(status.workers) != 1 else ''}); "
+                    "nothing changed. "
                     f"To redeploy: rdg stop {spec.topic} && rdg deploy {spec.topic}",
                     supervisor_pid=status.supervisor_pid,
                 )
