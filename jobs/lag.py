@@ -287,7 +287,8 @@ class LagMonitor:
         return self.poll()
 
     def watch(self, interval_s: float) -> Iterator[list[JobLag]]:
-        """Samples every ``interval_s`` seconds, forever (the caller stops iterating)."""
+        """A sample every ``interval_s`` seconds after the previous one, forever (the caller
+        stops iterating); each rate covers the time since the previous sample."""
         while True:
+            time.sleep(interval_s)  # the refresh period (and the rates' window)
             yield self.poll()
-            time.sleep(interval_s)
