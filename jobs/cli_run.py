@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from jobs.cli_common import cli_command, console, get_settings, print_json, to_iso
+from jobs.cli_common import cli_command, console, get_settings, print_json
 from jobs.graph_job import JobSummary
 from jobs.runner import options_from_settings, run_graph_job
 from jobs.spec import spec_for
@@ -91,21 +91,14 @@ def run(
 
 
 def _sample_queries(store_url: str, profile_id: str) -> None:
-    """A few queries against the demo graph, with their answers."""
+    """A few queries against the demo graph, with their answers (the query views)."""
     from graphstore import format_ref, open_store
+    from jobs.cli_render import edge_detail_view, edges_table, node_view, stats_view
 
     store = open_store(store_url)
     try:
-        stats = store.stats()
-        t = Table(title="the graph ($ rdg stats)")
-        for col in ("node type", "nodes", "edge type", "edges"):
-            t.add_column(col, justify="right" if col in ("nodes", "edges") else "left")
-        nodes, edges = sorted(stats["nodes"].items()), sorted(stats["edges"].items())
-        for i in range(max(len(nodes), len(edges))):
-            nrow = (nodes[i][0], f"{nodes[i][1]:,}") if i < len(nodes) else ("", "")
-            erow = (edges[i][0], f"{edges[i][1]:,}") if i < len(edges) else ("", "")
-            t.add_row(*nrow, *erow)
-        console.print(t)
+        console.print("\n[bold]$ rdg stats[/]")
+        console.print(stats_view(store.stats(), store_url))
         profile = ("profile", profile_id)
         ref = format_ref(profile)
         node = store.get_node(profile)
@@ -113,28 +106,19 @@ def _sample_queries(store_url: str, profile_id: str) -> None:
         if node is None:
             console.print("  not found")
             return
-        console.print(
-            f"  props {node.props}, first seen {to_iso(node.first_seen)}, "
-            f"last seen {to_iso(node.last_seen)}"
-        )
+        console.print(node_view(node))
         console.print(f"\n[bold]$ rdg query neighbors {ref} --direction both --limit 5[/]")
-        watched = None
-        for e in store.neighbors(profile, "both", limit=5):
-            console.print(
-                f"  {format_ref(e.src)} -{e.type}-> {format_ref(e.dst)}   "
-                f"count {e.count}, last seen {to_iso(e.last_seen)}"
-            )
+        console.print(edges_table(store.neighbors(profile, "both", limit=5), "neighbors", profile))
         for e in store.neighbors(profile, "out", "WATCHED", limit=1):
-            watched = e
-        if watched is not None:
-            d = store.get_edge(watched.src, watched.type, watched.dst)
-            console.print(f"\n[bold]$ rdg query edge {ref} WATCHED {format_ref(watched.dst)}[/]")
-            if d is not None:
-                hours = ", ".join(f"{to_iso(b)[11:16]}Z: {c}" for b, c in d.buckets)
-                console.print(f"  count {d.count} in hourly buckets {hours}")
-        k = store.khop(profile, 2, limit_per_hop=20)
+            detail = store.get_edge(e.src, e.type, e.dst)
+            console.print(f"\n[bold]$ rdg query edge {ref} WATCHED {format_ref(e.dst)}[/]")
+            if detail is not None:
+                console.print(edge_detail_view(detail))
         console.print(f"\n[bold]$ rdg query khop {ref} --hops 2 --limit-per-hop 20[/]")
-        console.print(f"  {len(k.nodes):,} nodes and {len(k.edges):,} edges within 2 hops")
+        k = store.khop(profile, 2, limit_per_hop=20)
+        console.print(
+            f"  {len(k.nodes):,} nodes and {len(k.edges):,} edges within 2 hops (--json lists them)"
+        )
     finally:
         store.close()
 
