@@ -246,7 +246,10 @@ def test_five_jobs_deployed_on_kafka_into_cassandra(
         assert {t: j["state"] for t, j in jobs.items()} == {t: "running" for t in TOPICS}
         assert {t: len(jobs[t]["workers"]) for t in TOPICS} == PARALLELISM
 
-        # the rest arrives while the jobs run; one playback worker is killed meanwhile
+        # the rest arrives while the jobs run; a playback worker that is reading its
+        # partitions is killed meanwhile
+        w0_log = Path(ops.status("playback").workers["w0"].log)
+        poll_until(lambda: "assigned partitions" in w0_log.read_text(), "w0 reads partitions")
         producers = [
             threading.Thread(target=ops.produce, args=(t, streams[t][BEFORE:], 250.0))
             for t in TOPICS
