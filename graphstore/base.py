@@ -35,7 +35,7 @@ from graphstore.model import (
 if TYPE_CHECKING:
     import networkx as nx
 
-__all__ = ["GraphStore", "WriteStats", "check_ref", "merge_directions"]
+__all__ = ["GraphStore", "WriteStats", "check_limit", "check_ref", "merge_directions"]
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def check_ref(ref: object, what: str = "node") -> NodeRef:
     )
 
 
-def _check_limit(name: str, value: object, minimum: int = 0) -> int:
+def check_limit(name: str, value: object, minimum: int = 0) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise InvalidQueryError(f"{name} must be an int >= {minimum}, got {value!r}")
     return value
@@ -226,7 +226,7 @@ class GraphStore(ABC):
         """``neighbors`` for several nodes at once (one round of concurrent reads)."""
         ref_list = list(dict.fromkeys(check_ref(r) for r in refs))
         check_direction(direction)
-        _check_limit("limit", limit)
+        check_limit("limit", limit)
         _check_window(since, until)
         if edge_type is not None and (not isinstance(edge_type, str) or not edge_type):
             raise InvalidQueryError(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from graphstore.base import _check_limit, check_ref
+from graphstore.base import check_limit, check_ref
 from graphstore.model import (
     Direction,
     Edge,
@@ -51,8 +51,8 @@ def khop(
     deduplicated, in traversal order: by hop, by node in discovery order, newest first.
     """
     start = check_ref(ref)
-    _check_limit("hops", hops)
-    _check_limit("limit_per_hop", limit_per_hop, minimum=1)
+    check_limit("hops", hops)
+    check_limit("limit_per_hop", limit_per_hop, minimum=1)
     check_direction(direction)
     distance: dict[NodeRef, int] = {start: 0}
     edges: dict[tuple[NodeRef, str, NodeRef], Edge] = {}
@@ -123,8 +123,8 @@ def shortest_path(
     supernode can be missed (the same trade-off as ``khop``).
     """
     start, goal = check_ref(a, "start node"), check_ref(b, "target node")
-    _check_limit("max_hops", max_hops)
-    _check_limit("limit_per_hop", limit_per_hop, minimum=1)
+    check_limit("max_hops", max_hops)
+    check_limit("limit_per_hop", limit_per_hop, minimum=1)
     check_direction(direction)
     if start == goal:
         return [start]

@@ -113,10 +113,8 @@ class AdjacencyReader:
 
     # -------------------------------------------------------------- plumbing
 
-    def _run(
-        self, requests: list[tuple[Any, tuple[Any, ...], int | None]], action: str
-    ) -> list[Any]:
-        """Execute (statement, params, fetch_size) requests concurrently; ResultSets back."""
+    def _run(self, requests: Sequence[Request], action: str) -> list[Any]:
+        """Execute (binder, params, fetch_size) requests concurrently; ResultSets back."""
         results: list[Any] = []
         try:
             for start in range(0, len(requests), self.concurrency):
