@@ -75,6 +75,10 @@ class _Prepared:
     adj_dirs_typed: Any
     get_edge: Any
     get_buckets: Any
+    scan_nodes: Any
+    scan_adjacency: Any
+    scan_buckets: Any
+    truncate: tuple[Any, ...]
 
     @classmethod
     def prepare(cls, session: Any, ks: str, protocol_version: int) -> _Prepared:
@@ -124,6 +128,16 @@ class _Prepared:
                 f"SELECT bucket_start, partition, count FROM {ks}.edge_buckets "
                 f"WHERE {_BUCKET_WHERE}"
             ),
+            scan_nodes=p(f"SELECT type, id, first_seen, last_seen, props FROM {ks}.nodes"),
+            scan_adjacency=p(
+                "SELECT node_type, node_id, dir, edge_type, other_type, other_id, first_seen, "
+                f"last_seen, counts FROM {ks}.adjacency"
+            ),
+            scan_buckets=p(
+                "SELECT src_type, src_id, edge_type, dst_type, dst_id, bucket_start, partition, "
+                f"count FROM {ks}.edge_buckets"
+            ),
+            truncate=tuple(p(f"TRUNCATE {ks}.{table}") for table in SCHEMA_TABLES),
         )
 
 
@@ -321,8 +335,8 @@ class CassandraGraphStore(GraphStore):
         self._cluster.shutdown()
 
     def truncate(self) -> None:
-        for table in SCHEMA_TABLES:
-            self._execute(f"TRUNCATE {self.config.keyspace}.{table}", (), "truncate", timeout=120)
+        for statement in self._stmts.truncate:
+            self._execute(statement, (), "truncate the graph tables", timeout=120)
 
     # ------------------------------------------------------------------ reads
 
@@ -419,31 +433,27 @@ class CassandraGraphStore(GraphStore):
             sorted(per_bucket.items()),
         )
 
+    def _scan(self, statement: Any, action: str) -> list[tuple[Any, ...]]:
+        """A whole-table read (paged by the driver); for tools and tests, not serving."""
+        return self._execute(statement, (), action, timeout=120)
+
     def stats(self) -> dict[str, dict[str, int]]:
         """Counts by type; scans whole tables, so meant for tools and small graphs."""
-        ks = self.config.keyspace
         nodes = Counter(
-            t
-            for t, last in self._execute(
-                f"SELECT type, last_seen FROM {ks}.nodes", (), "count nodes"
-            )
-            if last is not None
+            row[0]
+            for row in self._scan(self._stmts.scan_nodes, "count nodes")
+            if row[3] is not None
         )
         edges = Counter(
-            t
-            for direction, t, last in self._execute(
-                f"SELECT dir, edge_type, last_seen FROM {ks}.adjacency", (), "count edges"
-            )
-            if direction == "out" and last is not None
+            row[3]
+            for row in self._scan(self._stmts.scan_adjacency, "count edges")
+            if row[2] == "out" and row[7] is not None
         )
         return {"nodes": dict(sorted(nodes.items())), "edges": dict(sorted(edges.items()))}
 
     def dump(self) -> GraphDump:
-        ks = self.config.keyspace
         node_rows = []
-        for t, i, first, last, props in self._execute(
-            f"SELECT type, id, first_seen, last_seen, props FROM {ks}.nodes", (), "dump nodes"
-        ):
+        for t, i, first, last, props in self._scan(self._stmts.scan_nodes, "dump nodes"):
             if last is None:
                 continue
             prop_rows = []
@@ -453,34 +463,21 @@ class CassandraGraphStore(GraphStore):
             node_rows.append(NodeRow(t, i, _span(first, last), last, tuple(prop_rows)))
         edge_rows = [
             EdgeRow(nt, ni, et, ot, oi, _span(first, last), last)
-            for nt, ni, direction, et, ot, oi, first, last in self._execute(
-                f"SELECT node_type, node_id, dir, edge_type, other_type, other_id, first_seen, "
-                f"last_seen FROM {ks}.adjacency",
-                (),
-                "dump edges",
+            for nt, ni, direction, et, ot, oi, first, last, _ in self._scan(
+                self._stmts.scan_adjacency, "dump edges"
             )
             if direction == "out" and last is not None
         ]
         bucket_rows = [
-            BucketRow(*row)
-            for row in self._execute(
-                f"SELECT src_type, src_id, edge_type, dst_type, dst_id, bucket_start, partition, "
-                f"count FROM {ks}.edge_buckets",
-                (),
-                "dump buckets",
-            )
+            BucketRow(*row) for row in self._scan(self._stmts.scan_buckets, "dump buckets")
         ]
         return GraphDump.of(node_rows, edge_rows, bucket_rows)
 
     def check_mirror(self) -> list[str]:
         """Differences between the 'out' and 'in' copies of every edge (should be none)."""
-        ks = self.config.keyspace
         copies: dict[str, dict[tuple[str, ...], tuple[Any, ...]]] = {"out": {}, "in": {}}
-        for nt, ni, direction, et, ot, oi, first, last, counts in self._execute(
-            f"SELECT node_type, node_id, dir, edge_type, other_type, other_id, first_seen, "
-            f"last_seen, counts FROM {ks}.adjacency",
-            (),
-            "scan adjacency",
+        for nt, ni, direction, et, ot, oi, first, last, counts in self._scan(
+            self._stmts.scan_adjacency, "scan adjacency"
         ):
             key = (nt, ni, et, ot, oi) if direction == "out" else (ot, oi, et, nt, ni)
             copies[direction][key] = (first, last, dict(counts or {}))
