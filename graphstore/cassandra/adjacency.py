@@ -12,7 +12,9 @@ last_seen changes and Cassandra cannot move a row without reading it. So "the ne
    survived (stale index rows of edges that moved to a later hour, or filtered out).
 
 A node whose index holds many stale rows per edge falls back, after ``max_scan`` index
-rows, to reading its adjacency partition (exact, just more rows).
+rows, to reading its adjacency partition (exact, just more rows). A single-node read also
+fetches the first page of the node's partition alongside the index scan: when the whole
+partition fits in it (most nodes) the answer takes one round trip.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ class AdjacencyReader:
     def _finish(
         self,
         ref: NodeRef,
-        rows: list[Sequence[Any]],
+        rows: Sequence[Sequence[Any]],
         direction: Direction,
         since: int | None,
         until: int | None,
@@ -184,10 +186,24 @@ class AdjacencyReader:
         hour_hi = _MAX_HOUR if until is None else hour_bucket(until)
         page = limit + max(24, limit // 4)  # usually enough to finish the cut hour
         scans = [_Scan(ref) for ref in refs]
-        first_pages = self._run(
-            [(self.recent_scan, (s.ref[0], s.ref[1], hour_lo, hour_hi), page) for s in scans],
-            "scan recent edges",
-        )
+        requests: list[Request] = [
+            (self.recent_scan, (s.ref[0], s.ref[1], hour_lo, hour_hi), page) for s in scans
+        ]
+        # A single node (a 1-hop query, the first hop of a walk): also read the first page
+        # of its adjacency partition. If that is the whole partition the answer is exact in
+        # one round trip; otherwise it is dropped and the index path continues.
+        speculate = len(refs) == 1
+        if speculate:
+            ref = refs[0]
+            if direction == "both":
+                requests.append((self.partition, (ref[0], ref[1]), page))
+            else:
+                requests.append((self.partition_dir, (ref[0], ref[1], direction), page))
+        first_pages = self._run(requests, "scan recent edges")
+        if speculate:
+            whole = first_pages.pop()
+            if not whole.has_more_pages:
+                return [self._finish(refs[0], whole.current_rows, direction, since, until, limit)]
         for scan, result_set in zip(scans, first_pages, strict=True):
             scan.rows = iter(result_set)  # further pages are fetched on demand
         max_scan = self.max_scan_factor * limit + self.max_scan_extra
