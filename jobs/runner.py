@@ -164,6 +164,7 @@ def _build(spec: JobSpec, opts: RunOptions) -> tuple[StreamEnvironment, Source, 
         late_sink=late,
         settings=GraphSettings(
             spec.topic,
+            source=spec.source_topic,
             dedup_window_ms=spec.dedup.window_ms,
             bucket_ms=w.bucket_ms,
             allowed_lateness_ms=w.allowed_lateness_ms,

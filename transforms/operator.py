@@ -10,7 +10,8 @@ State (all checkpointed, incrementally):
   within one hour of event time (``|ts - ts'| <= 1 h``) is a duplicate and ignored.
 - ``nodes``: ``(type, id) -> [first_seen, last_seen, {prop: (ts, event_id, value)}]``.
 - ``edges``: ``(src_type, src_id, edge_type, dst_type, dst_id) -> [first_seen, last_seen]``.
-- ``buckets``: namespace = hour start, ``edge -> number of distinct events``.
+- ``buckets``: namespace = hour start, ``edge -> number of distinct events``; written as
+  rows keyed by (edge, hour, ``<source topic>/<partition>``).
 
 Time: an hourly bucket accepts events until the watermark reaches its end - 1 + allowed
 lateness; then it is final and its namespace is dropped.  A later event still updates its
@@ -45,6 +46,10 @@ class GraphSettings:
     allowed_lateness_ms: int = 60_000
     flush_interval_ms: int = 1_000
     late_tag: str = "late"
+    #: names the input in bucket rows, with the partition: "<source>/<partition>".  Edges
+    #: such as USED_DEVICE come from several topics, whose partition numbers coincide;
+    #: counts of different sources must add up, not max-merge.  Default: the topic.
+    source: str = ""
 
 
 class GraphWrites(NamedTuple):
@@ -231,7 +236,7 @@ class GraphOperator(Operator):
     def _flush_writes(self) -> None:
         if not (self._dirty_nodes or self._dirty_edges or self._dirty_buckets):
             return
-        part = self.ctx.partition
+        part = f"{self.settings.source or self.settings.topic}/{self.ctx.partition}"
         nodes_m = self._nodes.ns(None)
         edges_m = self._edges.ns(None)
         nodes = []

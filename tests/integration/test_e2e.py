@@ -21,8 +21,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from graphstore import open_store
 from graphstore.model import GraphDump
 from jobs.deploy import process_alive
@@ -105,11 +103,13 @@ def kafka_partitions(bootstrap: str, kafka_topic: str, topic: str) -> dict[str, 
         c.close()
 
 
-def rows_with_partition_collisions(
-    streams: dict[str, list[GeneratedEvent]], partition_of: dict[str, dict[str, str]]
+def expected_bucket_rows(
+    streams: dict[str, list[GeneratedEvent]],
+    partition_of: dict[str, dict[str, str]],
+    source_topic: dict[str, str],
 ) -> Counter[tuple[Any, ...]]:
-    """Bucket rows as the store keeps them today: keyed by (edge, hour, partition number)
-    whatever the topic, so two topics' counts on the same partition number max-merge."""
+    """Bucket rows as the store must keep them: keyed by (edge, hour, "<topic>/<partition>"),
+    each row the count of that source partition's events in that hour."""
     rows: Counter[tuple[Any, ...]] = Counter()
     for topic, evs in streams.items():
         by_part: dict[str, list[GeneratedEvent]] = {}
@@ -120,7 +120,9 @@ def rows_with_partition_collisions(
                 by_part.setdefault(partition_of[topic][eid], []).append(e)
         for p, part_events in by_part.items():
             for key, n in expected_graph(topic, part_events).buckets.items():
-                rows[(*key, p)] = max(rows[(*key, p)], n)
+                row = (*key, f"{source_topic[topic]}/{p}")
+                assert row not in rows
+                rows[row] = n
     return rows
 
 
@@ -285,41 +287,29 @@ def test_five_jobs_deployed_on_kafka_into_cassandra(
         finally:
             store.close()
         check_nodes_and_edges(dump, want)
-        got_totals = bucket_totals(dump.buckets)
-        collision = None
-        counts: Counter[tuple[Any, ...]] = want.buckets
-        if got_totals != want.buckets:
-            # Today a bucket row is keyed by (edge, hour, partition number) whatever the
-            # topic: the same profile -USED_DEVICE-> device hour counted by playback,
-            # gaming and live on partition 0 keeps the max, not the sum.  Check that this
-            # is the only difference (every row matches that rule exactly).
-            partition_of = {
-                t: kafka_partitions(kafka_bootstrap, ops.specs[t].source_topic, t) for t in TOPICS
+        # buckets: one row per (edge, hour, source topic/partition); the counts of the
+        # topics that write the same edge (USED_DEVICE) add up
+        partition_of = {
+            t: kafka_partitions(kafka_bootstrap, ops.specs[t].source_topic, t) for t in TOPICS
+        }
+        source_topic = {t: ops.specs[t].source_topic for t in TOPICS}
+        got_rows = Counter(
+            {
+                (
+                    b.src_type,
+                    b.src_id,
+                    b.edge_type,
+                    b.dst_type,
+                    b.dst_id,
+                    b.bucket_start,
+                    b.partition,
+                ): b.count
+                for b in dump.buckets
             }
-            expected_rows = rows_with_partition_collisions(streams, partition_of)
-            got_rows = Counter(
-                {
-                    (
-                        b.src_type,
-                        b.src_id,
-                        b.edge_type,
-                        b.dst_type,
-                        b.dst_id,
-                        b.bucket_start,
-                        b.partition,
-                    ): b.count
-                    for b in dump.buckets
-                }
-            )
-            assert got_rows == expected_rows
-            wrong = {k for k in want.buckets if got_totals[k] != want.buckets[k]}
-            assert {k[2] for k in wrong} == {"USED_DEVICE"}  # the edge three topics write
-            counts = bucket_totals(dump.buckets)
-            collision = (
-                f"{len(wrong)} USED_DEVICE hourly counts are the max instead of the sum of the "
-                "topics writing them: bucket rows are keyed by partition number without the "
-                "topic (transforms/operator.py BucketWrite.partition)"
-            )
+        )
+        assert got_rows == expected_bucket_rows(streams, partition_of, source_topic)
+        counts: Counter[tuple[Any, ...]] = bucket_totals(dump.buckets)
+        assert counts == want.buckets
 
         # `rdg query` answers as the model says
         calls = query_samples(want, counts)
@@ -354,5 +344,3 @@ def test_five_jobs_deployed_on_kafka_into_cassandra(
             st = ops.status(t)
             assert all(w.last_exit_code == 0 for w in st.workers.values()), st
         assert ops.lag_is_zero(list(TOPICS))
-    if collision:
-        pytest.xfail(collision)

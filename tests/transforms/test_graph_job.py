@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -105,3 +106,34 @@ def test_avro_files_replay_and_reorder_converge(tmp_path: Path) -> None:
     b = open_store(url_b)
     assert b.dump() == first
     b.close()
+
+
+def test_edges_written_by_several_topics_add_up(tmp_path: Path) -> None:
+    """USED_DEVICE comes from playback and gaming; their partition files have the same
+    names, and each topic's per-partition counts must add up in the store, not max-merge."""
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    base = {"ts": 1_767_225_600_000, "profile_id": "p1", "device_id": "d1", "device_type": "tv"}
+    play = [
+        {
+            **base,
+            "event_id": f"pb{i}",
+            "account_id": "a1",
+            "title_id": "t1",
+            "country": "NL",
+            "action": "START",
+            "position_ms": 0,
+        }
+        for i in range(3)
+    ]
+    game = [{**base, "event_id": f"gm{i}", "game_id": "g1", "session_seconds": 5} for i in range(2)]
+    for topic, recs in (("playback", play), ("gaming", game)):
+        d = tmp_path / topic
+        d.mkdir()
+        (d / "part-00000.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+        run_job(topic, d, url)
+    store = open_store(url)
+    edge = store.get_edge(("profile", "p1"), "USED_DEVICE", ("device", "d1"))
+    rows = {b.partition: b.count for b in store.dump().buckets if b.edge_type == "USED_DEVICE"}
+    store.close()
+    assert edge is not None and edge.count == 5
+    assert rows == {"playback/part-00000.jsonl": 3, "gaming/part-00000.jsonl": 2}
