@@ -28,7 +28,6 @@ range into an empty store reproduces that range's nodes, edges and buckets exact
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import shutil
 import time
@@ -38,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import ConfigError, ConnectorError
-from ingest.runtime import JobRunner
 from ingest.sources.base import AssignmentListener, PartitionBatch, Source
 from jobs.cli_common import parse_time
 from jobs.deploy import OpsError
@@ -247,15 +245,8 @@ class RangeFilter(Source):
         self.inner.commit(positions)
 
     def _pause(self, partition: str) -> None:
-        """Stop fetching a partition that is past the range (KafkaSource's consumer)."""
-        consumer = getattr(self.inner, "_consumer", None)
-        topic = getattr(self.inner, "topic", None)
-        if consumer is None or topic is None:
-            return
-        with contextlib.suppress(Exception):
-            import confluent_kafka as ck
-
-            consumer.pause([ck.TopicPartition(topic, int(partition))])
+        """Stop fetching a partition that is past the range."""
+        self.inner.pause(partition)
 
     def filter_batch(self, b: PartitionBatch) -> PartitionBatch:
         values: list[Any] = []
@@ -401,10 +392,10 @@ def run_replay(
         if on_progress is not None:
             on_progress(done, progress.total)
 
-    def on_runner(runner: JobRunner) -> None:
-        f = RangeFilter(runner.graph.source, rng, slack, on_batch)
-        runner.graph.source = f
+    def wrap(source: Source) -> Source:
+        f = RangeFilter(source, rng, slack, on_batch)
         filters.append(f)
+        return f
 
     opts = RunOptions(
         source=f"kafka://{bootstrap}",
@@ -416,9 +407,10 @@ def run_replay(
         start=max(0, rng.from_ms - slack),
         bounded=True,
         install_signal_handlers=install_signal_handlers,
+        wrap_source=wrap,
     )
     t0 = time.perf_counter()
-    summary = run_graph_job(spec, opts, on_runner=on_runner)
+    summary = run_graph_job(spec, opts)
     elapsed = time.perf_counter() - t0
     f = filters[0]
     finished = all(str(p.partition) in f.done for p in plan)

@@ -50,6 +50,8 @@ class RunOptions:
     until_ms: int | None = None
     batch_size: int = 2000
     install_signal_handlers: bool = True
+    #: wraps the source before the job is built (e.g. replay's range filter)
+    wrap_source: Callable[[Source], Source] | None = None
 
 
 def parse_source(url: str) -> tuple[str, str]:
@@ -144,6 +146,8 @@ def _build(spec: JobSpec, opts: RunOptions) -> tuple[StreamEnvironment, Source, 
         closers.extend([dead, late])
         if checkpoint_dir is None:
             checkpoint_dir = opts.state_dir / "checkpoints" / (opts.group_id or spec.name)
+    if opts.wrap_source is not None:
+        source = opts.wrap_source(source)
     env = StreamEnvironment(
         spec.name,
         state_backend=backend_from_name(opts.state_backend, opts.state_dir / "rocksdb"),

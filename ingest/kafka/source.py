@@ -277,6 +277,10 @@ class KafkaSource(Source):
                     out.append(DeadLetter(f"{reason}: {exc}", m, "decode", kafka_origin(m)))
             return out
 
+    def pause(self, partition: str) -> None:
+        if self._consumer is not None:
+            self._consumer.pause([_kafka().TopicPartition(self.topic, int(partition))])
+
     def commit(self, positions: dict[str, Any]) -> None:
         """Commit offsets of a completed checkpoint (synchronously)."""
         ck = _kafka()

@@ -59,5 +59,8 @@ class Source(ABC):
         """Partitions currently assigned to this reader."""
         return []
 
+    def pause(self, partition: str) -> None:
+        """Stop fetching a partition the job no longer needs (e.g. past a replay's range)."""
+
     def close(self) -> None:
         """Release connections and files."""
