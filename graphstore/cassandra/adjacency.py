@@ -49,12 +49,18 @@ def pack_text_tuples(keys: Sequence[Sequence[str]], protocol_version: int) -> by
     100-key lookup.
     """
     del protocol_version  # the format is the same for v3+
-    parts = [_pack_i32(len(keys))]
+    pack = _pack_i32
+    parts = [pack(len(keys))]
+    append = parts.append
     for key in keys:
-        fields = [field.encode("utf-8") for field in key]
-        body = b"".join(_pack_i32(len(f)) + f for f in fields)
-        parts.append(_pack_i32(len(body)))
-        parts.append(body)
+        chunks = []
+        for text in key:
+            data = text.encode("utf-8")
+            chunks.append(pack(len(data)))
+            chunks.append(data)
+        body = b"".join(chunks)
+        append(pack(len(body)))
+        append(body)
     return b"".join(parts)
 
 
@@ -65,12 +71,17 @@ CandidateKey = tuple[str, str, str, str]
 def map_values_sum(counts: Any) -> int:
     """Sum a driver map; reads the OrderedMap's item list directly when it has one (the
     public ``values()`` re-serialises every key to look it up, which dominated profiles)."""
-    if not counts:
+    if counts is None:
         return 0
     items = getattr(counts, "_items", None)
-    if items is not None:
-        return sum(item[1] for item in items)
-    return sum(counts.values())
+    if items is None:
+        return sum(counts.values())
+    if len(items) == 1:
+        return int(items[0][1])
+    total = 0
+    for _, value in items:
+        total += value
+    return total
 
 
 def row_to_edge(ref: NodeRef, row: Sequence[Any]) -> Edge | None:
