@@ -371,13 +371,20 @@ def main(argv: list[str] | None = None) -> int:
 
     shape = GraphShape.for_edges(args.edges, args.seed)
     print(f"graph: {args.edges:,} edges; {describe_shape(shape)}", flush=True)
-    report: dict[str, Any] = {"edges": shape.edges, "nodes": shape.nodes}
+    report: dict[str, Any] = {
+        "edges": shape.edges,
+        "nodes": shape.nodes,
+        "cpus": os.cpu_count(),
+        "loadavg_1m_start": round(os.getloadavg()[0], 2),
+    }
     if not args.skip_sqlite:
         for key, value in run_sqlite(shape, args).items():
             report[f"sqlite_{key}"] = value
     if not args.skip_cassandra:
         for key, value in run_cassandra(shape, args).items():
             report[f"cassandra_{key}"] = value
+    # Other processes on the machine inflate latencies; the load average makes that visible.
+    report["loadavg_1m_end"] = round(os.getloadavg()[0], 2)
     print(json.dumps(report, sort_keys=True))
     return 0
 
