@@ -4,8 +4,9 @@ State: one namespace per window (its start) holding one accumulator per key, so 
 is one namespace scan and a purge one namespace drop, with no per-key timers.  Windows wait
 in a heap ordered by start until the watermark reaches their max timestamp (``end - 1``);
 with allowed lateness they then wait in a second heap until ``end - 1 + lateness``.
-A record for a window that has fired but is still within lateness updates it and re-fires
-that key's result at once; a record for a purged window goes to the late side output.
+Records for a window that has fired but is still within lateness update it, and that key's
+result re-fires once after the batch; a record for a purged window goes to the late side
+output.
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ class WindowOperator(Operator):
         cur = None
         m: Any = None
         if self._is_count:
-            plain = True
+            get: Any = None
+            base: Any = None
             for k, t in zip(keys, timestamps, strict=True):
                 s = t - (t - off) % size
                 if s != cur:
@@ -141,13 +143,13 @@ class WindowOperator(Operator):
                         self._track(s, wm)
                     m = table.ns(s)
                     cur = s
-                    # a namespace without committed state is a plain dict: dict.get is C;
-                    # otherwise m[k] reads through to the base on a miss
-                    plain = not m.has_base
-                if plain:
-                    m[k] = m.get(k, 0) + 1
-                else:
-                    m[k] = m[k] + 1
+                    # the delta dict's get, then the committed namespace's (C for heap);
+                    # window state never deletes single keys, so no deleted-set check
+                    get, base = m.get, m.base
+                c = get(k)
+                if c is None:
+                    c = 0 if base is None else base.get(k, 0)
+                m[k] = c + 1
         else:
             add = self._agg.add
             for k, v, t in zip(keys, values, timestamps, strict=True):

@@ -20,9 +20,28 @@ from ingest.state.store import MISSING, Delta
 
 __all__ = ["RocksDBBase"]
 
-_dumps = pickle.dumps
-_loads = pickle.loads
 _LEN = struct.Struct(">I")
+_I64 = struct.Struct(">q")
+
+
+# Keys and values are encoded with a one-byte tag: strings and 64-bit ints (the common
+# keys and counters) directly, anything else pickled.  Much cheaper than pickle for those.
+def _dumps(v: Any, _protocol: int = 5) -> bytes:
+    t = type(v)
+    if t is str:
+        return b"s" + v.encode()
+    if t is int and -(2**63) <= v < 2**63:
+        return b"i" + _I64.pack(v)
+    return b"p" + pickle.dumps(v, 5)
+
+
+def _loads(b: bytes) -> Any:
+    tag = b[0]
+    if tag == 115:  # "s"
+        return b[1:].decode()
+    if tag == 105:  # "i"
+        return _I64.unpack_from(b, 1)[0]
+    return pickle.loads(b[1:])
 
 
 def _import_rocksdict() -> Any:

@@ -76,6 +76,7 @@ def fixed_windows(
     fired: set[tuple[int, int]] = set()
     windows_seen: set[tuple[int, int]] = set()
     for before, recs, after in rounds(partitions, batch, delay):
+        refired: set[tuple[str, int, int]] = set()
         for key, ts in recs:
             wins = []
             # every window [s, s+size) with s a multiple of slide containing ts
@@ -91,9 +92,13 @@ def fixed_windows(
                 counts[(key, s, e)] += 1
                 windows_seen.add((s, e))
                 if (s, e) in fired:
-                    out.first_firing.setdefault((key, s, e), counts[(key, s, e)])
+                    refired.add((key, s, e))
             if not accepted:
                 out.late[(key, ts)] += 1
+        # a fired window that got records in this round re-fires once, after the batch
+        # (keys are partition-local, so the round's count is the batch's)
+        for k in refired:
+            out.first_firing.setdefault(k, counts[k])
         for s, e in sorted(windows_seen):
             if (s, e) not in fired and e - 1 <= after:
                 fired.add((s, e))
