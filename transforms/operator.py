@@ -25,13 +25,16 @@ the end of the input.  A merge that changes nothing writes nothing.
 from __future__ import annotations
 
 import bisect
+from collections import Counter
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from graphstore.model import BucketWrite, EdgeWrite, NodeWrite, PropVersion
 from ingest.deadletter import DeadLetter
 from ingest.operators.base import Operator, TaskContext
-from transforms.rules import EdgeSpec, rule_for
+from transforms.columns import EdgeColumn, NodeColumn, column_rule_for
+from transforms.rules import EdgeSpec
 
 __all__ = ["GraphOperator", "GraphSettings", "GraphWrites"]
 
@@ -68,13 +71,16 @@ def _zero() -> int:
     return 0
 
 
+_TS = itemgetter("ts")
+_EID = itemgetter("event_id")
+_TS_EID = itemgetter("ts", "event_id")
+
+
 class GraphOperator(Operator):
     def __init__(self, uid: str, settings: GraphSettings) -> None:
         super().__init__(uid)
         self.settings = settings
-        rule = rule_for(settings.topic)
-        self._extract = rule.extract
-        self._skipped_metric = rule.skipped_metric
+        self._rule = column_rule_for(settings.topic)
         self._dirty_nodes: set[tuple[str, str]] = set()
         self._dirty_edges: set[EdgeSpec] = set()
         self._dirty_buckets: set[tuple[int, EdgeSpec]] = set()
@@ -95,45 +101,77 @@ class GraphOperator(Operator):
 
     # -- records -----------------------------------------------------------------------
     def process(self, values: list[Any], timestamps: list[int]) -> None:
+        """One batch, column by column.
+
+        Dedup is sequential (the first occurrence of an id wins).  The survivors are then
+        sorted by ``(ts, event_id)``: in that order ``dict(zip(keys, ts))`` keeps each key's
+        greatest ts and its latest property version, and the reversed zip its least ts, all
+        at C speed; state is then merged once per distinct key, not once per event.  Min,
+        max and latest do not depend on order, so this equals merging event by event.
+        """
         st = self.settings
-        window, bucket_ms = st.dedup_window_ms, st.bucket_ms
+        bucket_ms = st.bucket_ms
         wm = self.current_watermark
         # a bucket [b, b + size) is final once wm >= b + size - 1 + lateness
         final_upto = wm - bucket_ms + 1 - st.allowed_lateness_ms
-        extract = self._extract
-        nodes_m = self._nodes.ns(None)
-        edges_m = self._edges.ns(None)
-        bucket_table = self._buckets
-        dedup_maps: dict[int, Any] = {}
-        bucket_maps: dict[int, Any] = {}
-        dirty_nodes, dirty_edges, dirty_buckets = (
-            self._dirty_nodes,
-            self._dirty_edges,
-            self._dirty_buckets,
-        )
-        late_v: list[Any] = []
-        late_t: list[int] = []
-        updates = dups = skipped = 0
-        # Hot loop: tables here never delete single keys and never store None, so a read
-        # is the delta dict's get() and, on a miss, the committed base's get() (both C for
-        # the heap backend).
-        nodes_get, nodes_base = nodes_m.get, nodes_m.base
-        edges_get, edges_base = edges_m.get, edges_m.base
+        metrics = self.ctx.metrics
+        events, dups = self._dedup_batch(values, timestamps)
+        if dups:
+            metrics.inc("duplicates", dups)
+        rule = self._rule
+        if rule.keep is not None:
+            kept = [e for e in events if rule.keep(e)]
+            if rule.skipped_metric and len(kept) < len(events):
+                metrics.inc(rule.skipped_metric, len(events) - len(kept))
+            events = kept
+        if not events:
+            return
+        events.sort(key=_TS_EID)
+        ts_col = list(map(_TS, events))
+        eid_col = list(map(_EID, events))
+        b_col = [t - t % bucket_ms for t in ts_col]
+        late_col = [b <= final_upto for b in b_col] if min(b_col) <= final_upto else None
+        updates = 0
+        for nc in rule.nodes:
+            updates += self._merge_nodes(nc, events, ts_col, eid_col)
+        for ec in rule.edges:
+            updates += self._merge_edges(ec, events, ts_col, b_col, late_col)
+        metrics.inc("graph_updates", updates)
+        if late_col is not None:
+            late_v = [
+                DeadLetter(
+                    f"late: the hourly bucket starting at {b} was final (watermark {wm})",
+                    e,
+                    self.uid,
+                    {"partition": self.ctx.partition, "ts": t},
+                )
+                for e, t, b, late in zip(events, ts_col, b_col, late_col, strict=True)
+                if late
+            ]
+            late_t = [t for t, late in zip(ts_col, late_col, strict=True) if late]
+            metrics.inc("late_events", len(late_v))
+            self._late.push(late_v, late_t)
+
+    def _dedup_batch(self, values: list[Any], timestamps: list[int]) -> tuple[list[Any], int]:
+        """The events whose id was not seen within the dedup window (first one wins)."""
+        window = self.settings.dedup_window_ms
+        maps: dict[int, Any] = {}
+        out = []
+        dups = 0
         for ev, ts in zip(values, timestamps, strict=True):
             eid = ev["event_id"]
-            # -- dedup: the same event_id within the dedup window of event time
             h = ts // window
-            m = dedup_maps.get(h)
+            m = maps.get(h)
             if m is None:
-                m = self._dedup_map(dedup_maps, h)
+                m = self._dedup_map(maps, h)
             seen = m.get(eid)
             if seen is None and m.base is not None:
                 seen = m.base.get(eid)
             if seen is None:
                 for hh in (h - 1, h + 1):
-                    mm = dedup_maps.get(hh)
+                    mm = maps.get(hh)
                     if mm is None:
-                        mm = self._dedup_map(dedup_maps, hh)
+                        mm = self._dedup_map(maps, hh)
                     seen = mm.get(eid)
                     if seen is None and mm.base is not None:
                         seen = mm.base.get(eid)
@@ -143,87 +181,137 @@ class GraphOperator(Operator):
                 dups += 1
                 continue
             m[eid] = ts
-            nodes, edges = extract(ev)
-            if not edges and not nodes:
-                skipped += 1
-                continue
-            # -- nodes
-            for typ, nid, props in nodes:
-                k = (typ, nid)
-                cur = nodes_get(k)
-                if cur is None and nodes_base is not None:
-                    cur = nodes_base.get(k)
-                if cur is None:
-                    cur = [ts, ts, None]
+            out.append(ev)
+        return out, dups
+
+    def _merge_nodes(
+        self, nc: NodeColumn, events: list[Any], ts_col: list[int], eid_col: list[str]
+    ) -> int:
+        get_id = itemgetter(nc.field)
+        if nc.optional:
+            idx = [i for i, e in enumerate(events) if e.get(nc.field)]
+            events = [events[i] for i in idx]
+            ts_col = [ts_col[i] for i in idx]
+            eid_col = [eid_col[i] for i in idx]
+        ids = list(map(get_id, events))
+        last = dict(zip(ids, ts_col, strict=True))
+        first = dict(zip(reversed(ids), reversed(ts_col), strict=True))
+        props = [
+            (
+                name,
+                dict(
+                    zip(
+                        ids,
+                        zip(ts_col, eid_col, map(itemgetter(f), events), strict=True),
+                        strict=True,
+                    )
+                ),
+            )
+            for name, f in nc.props
+        ]
+        m = self._nodes.ns(None)
+        get, base = m.get, m.base
+        dirty = self._dirty_nodes
+        typ = nc.type
+        for nid, hi in last.items():
+            k = (typ, nid)
+            cur = get(k)
+            if cur is None and base is not None:
+                cur = base.get(k)
+            lo = first[nid]
+            if cur is None:
+                cur = [lo, hi, {name: latest[nid] for name, latest in props} if props else None]
+                changed = True
+            else:
+                changed = False
+                if lo < cur[0]:
+                    cur[0] = lo
                     changed = True
-                else:
-                    changed = False
-                    if ts < cur[0]:
-                        cur[0] = ts
-                        changed = True
-                    if ts > cur[1]:
-                        cur[1] = ts
-                        changed = True
+                if hi > cur[1]:
+                    cur[1] = hi
+                    changed = True
                 if props:
                     pd = cur[2]
                     if pd is None:
                         pd = cur[2] = {}
-                    for name, value in props:
+                    for name, latest in props:
+                        v = latest[nid]
                         old = pd.get(name)
-                        if old is None or ts > old[0] or (ts == old[0] and eid > old[1]):
-                            pd[name] = (ts, eid, value)
+                        if old is None or v[0] > old[0] or (v[0] == old[0] and v[1] > old[1]):
+                            pd[name] = v
                             changed = True
-                if changed:
-                    nodes_m[k] = cur
-                    dirty_nodes.add(k)
-            # -- edges and their hourly buckets
-            b = ts - ts % bucket_ms
-            is_late = b <= final_upto
-            bm = None
-            if not is_late:
-                bm = bucket_maps.get(b)
-                if bm is None:
-                    bm = bucket_maps[b] = bucket_table.ns(b)
-                    if b not in self._bucket_live:
-                        self._bucket_live.add(b)
-                        bisect.insort(self._bucket_ns, b)
-            for e in edges:
-                cur = edges_get(e)
-                if cur is None and edges_base is not None:
-                    cur = edges_base.get(e)
-                if cur is None:
-                    edges_m[e] = [ts, ts]
-                    dirty_edges.add(e)
-                elif ts < cur[0] or ts > cur[1]:
-                    if ts < cur[0]:
-                        cur[0] = ts
-                    if ts > cur[1]:
-                        cur[1] = ts
-                    edges_m[e] = cur
-                    dirty_edges.add(e)
-                if bm is not None:
-                    bm[e] = bm[e] + 1
-                    dirty_buckets.add((b, e))
-            updates += len(nodes) + len(edges) * (1 if is_late else 2)
-            if is_late:
-                late_v.append(
-                    DeadLetter(
-                        f"late: the hourly bucket starting at {b} was final (watermark {wm})",
-                        ev,
-                        self.uid,
-                        {"partition": self.ctx.partition, "ts": ts},
-                    )
-                )
-                late_t.append(ts)
-        metrics = self.ctx.metrics
-        metrics.inc("graph_updates", updates)
-        if dups:
-            metrics.inc("duplicates", dups)
-        if skipped and self._skipped_metric:
-            metrics.inc(self._skipped_metric, skipped)
-        if late_v:
-            metrics.inc("late_events", len(late_v))
-            self._late.push(late_v, late_t)
+            if changed:
+                m[k] = cur
+                dirty.add(k)
+        return len(ids)
+
+    def _merge_edges(
+        self,
+        ec: EdgeColumn,
+        events: list[Any],
+        ts_col: list[int],
+        b_col: list[int],
+        late_col: list[bool] | None,
+    ) -> int:
+        if ec.optional:
+            idx = [i for i, e in enumerate(events) if e.get(ec.dst_field)]
+            events = [events[i] for i in idx]
+            ts_col = [ts_col[i] for i in idx]
+            b_col = [b_col[i] for i in idx]
+            late_col = [late_col[i] for i in idx] if late_col is not None else None
+        pairs = list(
+            zip(
+                map(itemgetter(ec.src_field), events),
+                map(itemgetter(ec.dst_field), events),
+                strict=True,
+            )
+        )
+        last = dict(zip(pairs, ts_col, strict=True))
+        first = dict(zip(reversed(pairs), reversed(ts_col), strict=True))
+        m = self._edges.ns(None)
+        get, base = m.get, m.base
+        dirty = self._dirty_edges
+        key_of: dict[tuple[str, str], EdgeSpec] = {}
+        st, et, dt = ec.src_type, ec.edge_type, ec.dst_type
+        for pair, hi in last.items():
+            e = (st, pair[0], et, dt, pair[1])
+            key_of[pair] = e
+            cur = get(e)
+            if cur is None and base is not None:
+                cur = base.get(e)
+            lo = first[pair]
+            if cur is None:
+                m[e] = [lo, hi]
+                dirty.add(e)
+            elif lo < cur[0] or hi > cur[1]:
+                if lo < cur[0]:
+                    cur[0] = lo
+                if hi > cur[1]:
+                    cur[1] = hi
+                m[e] = cur
+                dirty.add(e)
+        # hourly buckets: distinct events per (edge, hour), late ones left out
+        if late_col is None:
+            counts = Counter(zip(pairs, b_col, strict=True))
+        else:
+            counts = Counter(
+                x
+                for x, late in zip(zip(pairs, b_col, strict=True), late_col, strict=True)
+                if not late
+            )
+        dirty_b = self._dirty_buckets
+        maps: dict[int, Any] = {}
+        for (pair, b), n in counts.items():
+            bm = maps.get(b)
+            if bm is None:
+                bm = maps[b] = self._buckets.ns(b)
+                if b not in self._bucket_live:
+                    self._bucket_live.add(b)
+                    bisect.insort(self._bucket_ns, b)
+            e = key_of[pair]
+            bm[e] = bm[e] + n
+            dirty_b.add((b, e))
+        return len(pairs) + sum(counts.values())
 
     def _dedup_map(self, maps: dict[int, Any], h: int) -> Any:
         m = maps[h] = self._dedup.ns(h)

@@ -1,4 +1,6 @@
-"""The graph rules: which nodes, edges and properties each topic's events produce.
+"""The graph rules per event: which nodes, edges and properties one event produces.
+
+The rules themselves are stated once, in columnar form, in ``transforms.columns``.
 
 Input events are validated and normalized (``schemas.validate``): ids trimmed, the search
 query lower-cased with whitespace collapsed, ``ts`` an int of epoch ms.
@@ -6,11 +8,11 @@ query lower-cased with whitespace collapsed, ``ts`` an int of epoch ms.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ingest.errors import ConfigError
+from transforms.columns import COLUMN_RULES, ColumnRule
 
 __all__ = ["EDGE_TYPES", "NODE_TYPES", "RULES", "Extracted", "GraphRule", "extract"]
 
@@ -31,82 +33,35 @@ EDGE_TYPES = (
 )
 
 
-def _playback(e: dict[str, Any]) -> Extracted:
-    a, p, t, d = e["account_id"], e["profile_id"], e["title_id"], e["device_id"]
-    return (
-        [
-            ("account", a, ()),
-            ("profile", p, (("country", e["country"]),)),
-            ("title", t, ()),
-            ("device", d, (("device_type", e["device_type"]),)),
-        ],
-        [
-            ("account", a, "HAS_PROFILE", "profile", p),
-            ("profile", p, "WATCHED", "title", t),
-            ("profile", p, "USED_DEVICE", "device", d),
-        ],
-    )
-
-
-def _login(e: dict[str, Any]) -> Extracted:
-    if not e["success"]:
-        return [], []  # failed logins produce nothing (counted as failed_logins)
-    a, d = e["account_id"], e["device_id"]
-    return (
-        [
-            ("account", a, (("country", e["country"]),)),
-            ("device", d, (("device_type", e["device_type"]),)),
-        ],
-        [("account", a, "LOGGED_IN_FROM", "device", d)],
-    )
-
-
-def _search(e: dict[str, Any]) -> Extracted:
-    p, q = e["profile_id"], e["query"]
-    nodes: list[NodeSpec] = [("profile", p, ()), ("query", q, ())]
-    edges: list[EdgeSpec] = [("profile", p, "SEARCHED", "query", q)]
-    t = e.get("clicked_title_id")
-    if t:
-        nodes.append(("title", t, ()))
-        edges.append(("query", q, "LED_TO", "title", t))
-    return nodes, edges
-
-
-def _gaming(e: dict[str, Any]) -> Extracted:
-    p, g, d = e["profile_id"], e["game_id"], e["device_id"]
-    return (
-        [("profile", p, ()), ("game", g, ()), ("device", d, (("device_type", e["device_type"]),))],
-        [("profile", p, "PLAYS", "game", g), ("profile", p, "USED_DEVICE", "device", d)],
-    )
-
-
-def _live(e: dict[str, Any]) -> Extracted:
-    p, le, d = e["profile_id"], e["live_event_id"], e["device_id"]
-    return (
-        [
-            ("profile", p, ()),
-            ("live_event", le, ()),
-            ("device", d, (("device_type", e["device_type"]),)),
-        ],
-        [("profile", p, "ATTENDED", "live_event", le), ("profile", p, "USED_DEVICE", "device", d)],
-    )
-
-
 @dataclass(frozen=True)
 class GraphRule:
+    """One topic's rules applied to a single event (derived from the column rules)."""
+
     topic: str
-    extract: Callable[[dict[str, Any]], Extracted]
-    #: events that produce nothing on purpose, and the metric that counts them
-    skipped_metric: str | None = None
+    columns: ColumnRule
+
+    @property
+    def skipped_metric(self) -> str | None:
+        return self.columns.skipped_metric
+
+    def extract(self, e: dict[str, Any]) -> Extracted:
+        c = self.columns
+        if c.keep is not None and not c.keep(e):
+            return [], []
+        nodes: list[NodeSpec] = [
+            (n.type, e[n.field], tuple((name, e[f]) for name, f in n.props))
+            for n in c.nodes
+            if not n.optional or e.get(n.field)
+        ]
+        edges: list[EdgeSpec] = [
+            (x.src_type, e[x.src_field], x.edge_type, x.dst_type, e[x.dst_field])
+            for x in c.edges
+            if not x.optional or e.get(x.dst_field)
+        ]
+        return nodes, edges
 
 
-RULES: dict[str, GraphRule] = {
-    "playback": GraphRule("playback", _playback),
-    "login": GraphRule("login", _login, "failed_logins"),
-    "search": GraphRule("search", _search),
-    "gaming": GraphRule("gaming", _gaming),
-    "live": GraphRule("live", _live),
-}
+RULES: dict[str, GraphRule] = {t: GraphRule(t, c) for t, c in COLUMN_RULES.items()}
 
 
 def rule_for(topic: str) -> GraphRule:
