@@ -75,19 +75,21 @@ class _Handle:
             return MISSING
         return value
 
+    def _read(self, ns: Any, key: Any) -> Any:
+        """The live value or MISSING; an expired entry is deleted on the way (lazy TTL)."""
+        stored = self._table.get(ns, key)
+        value = self._unwrap(stored)
+        if value is MISSING and stored is not MISSING:
+            self._table.delete(ns, key)
+        return value
+
 
 class ValueState(_Handle, Generic[T]):
     """One value per key."""
 
     def value(self, default: T | None = None) -> T | None:
-        key = self._scope.key()
-        stored = self._table.get(None, key)
-        value = self._unwrap(stored)
-        if value is MISSING:
-            if stored is not MISSING:
-                self._table.delete(None, key)
-            return default
-        return value
+        value = self._read(None, self._scope.key())
+        return default if value is MISSING else value
 
     def update(self, value: T) -> None:
         self._table.put(None, self._scope.key(), self._wrap(value))
@@ -100,14 +102,8 @@ class ListState(_Handle, Generic[T]):
     """A list per key (TTL applies to the list as a whole)."""
 
     def get(self) -> list[T]:
-        key = self._scope.key()
-        stored = self._table.get(None, key)
-        value = self._unwrap(stored)
-        if value is MISSING:
-            if stored is not MISSING:
-                self._table.delete(None, key)
-            return []
-        return list(value)
+        value = self._read(None, self._scope.key())
+        return [] if value is MISSING else list(value)
 
     def add(self, value: T) -> None:
         items = self.get()
@@ -125,14 +121,8 @@ class MapState(_Handle, Generic[K, V]):
     """A map per key; each entry is its own state cell (namespace = the current key)."""
 
     def get(self, map_key: K, default: V | None = None) -> V | None:
-        ns = self._scope.key()
-        stored = self._table.get(ns, map_key)
-        value = self._unwrap(stored)
-        if value is MISSING:
-            if stored is not MISSING:
-                self._table.delete(ns, map_key)
-            return default
-        return value
+        value = self._read(self._scope.key(), map_key)
+        return default if value is MISSING else value
 
     def put(self, map_key: K, value: V) -> None:
         self._table.put(self._scope.key(), map_key, self._wrap(value))
