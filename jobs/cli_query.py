@@ -7,18 +7,13 @@ wire shapes of ``graphstore.export``, times in epoch milliseconds).
 
 from __future__ import annotations
 
-import difflib
 import itertools
-import logging
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 
 import typer
 
-from graphstore import Direction, Edge, GraphStore, NodeRef, format_ref, open_store
+from graphstore import Direction, Edge, GraphStore, NodeRef, format_ref
 from graphstore.export import (
     edge_detail_to_json,
     edge_to_json,
@@ -26,17 +21,24 @@ from graphstore.export import (
     node_to_json,
     ref_to_json,
 )
-from graphstore.factory import sqlite_path_from_url
 from graphstore.queries import reverse_direction
 from ingest.errors import ConfigError
 from jobs import cli_generate, cli_render
+from jobs.cli_args import (
+    not_found,
+    open_graph,
+    parse_direction,
+    parse_edge_type,
+    parse_node,
+    parse_window,
+    positive,
+    require_node,
+)
 from jobs.cli_common import (
     EXIT_NOT_FOUND,
     cli_command,
     console,
     fail,
-    get_settings,
-    parse_time,
     print_json,
 )
 from transforms.rules import EDGE_TYPES, NODE_TYPES
@@ -54,7 +56,6 @@ query_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-DIRECTIONS: tuple[Direction, ...] = ("out", "in", "both")
 
 # --------------------------------------------------------------------------- options
 
@@ -102,141 +103,6 @@ EdgeTypeOpt = Annotated[
 # --------------------------------------------------------------------------- input
 
 
-def _did_you_mean(word: str, choices: Sequence[str]) -> str:
-    folded = {c.lower(): c for c in choices}
-    match = folded.get(word.lower()) or next(
-        iter(difflib.get_close_matches(word, choices, n=1, cutoff=0.6)), None
-    )
-    return f"did you mean {match!r}? " if match else ""
-
-
-def parse_node(text: str, what: str = "node") -> NodeRef:
-    """``"profile:p1"`` -> ``("profile", "p1")``, or a ConfigError naming the accepted form."""
-    node_type, sep, node_id = text.strip().partition(":")
-    if not sep or not node_type or not node_id:
-        raise ConfigError(
-            f"{what} {text!r} is not of the form TYPE:ID (e.g. profile:p-1a2b); "
-            f"node types: {', '.join(NODE_TYPES)}"
-        )
-    if node_type not in NODE_TYPES:
-        raise ConfigError(
-            f"unknown node type {node_type!r} in {what} {text!r}; "
-            f"{_did_you_mean(node_type, NODE_TYPES)}node types: {', '.join(NODE_TYPES)}"
-        )
-    return (node_type, node_id)
-
-
-def parse_edge_type(text: str) -> str:
-    if text not in EDGE_TYPES:
-        raise ConfigError(
-            f"unknown edge type {text!r}; {_did_you_mean(text, EDGE_TYPES)}"
-            f"edge types: {', '.join(EDGE_TYPES)}"
-        )
-    return text
-
-
-def _direction(text: str) -> Direction:
-    for d in DIRECTIONS:
-        if text == d:
-            return d
-    raise ConfigError(f"--direction {text!r} is not one of out, in, both")
-
-
-def _positive(option: str, value: int) -> int:
-    if value < 1:
-        raise ConfigError(f"{option} {value} must be a positive whole number (1 or more)")
-    return value
-
-
-def _window(since: str | None, until: str | None) -> tuple[int | None, int | None]:
-    start = parse_time(since, "--since") if since is not None else None
-    end = parse_time(until, "--until") if until is not None else None
-    if start is not None and end is not None and start > end:
-        raise ConfigError(f"--since {since} is after --until {until}; swap them")
-    return start, end
-
-
-# --------------------------------------------------------------------------- the store
-
-
-def _check_sqlite_file(url: str) -> None:
-    """Queries never create a store: opening a missing SQLite file would make an empty one."""
-    path = sqlite_path_from_url(url)
-    if path == ":memory:":
-        raise ConfigError(
-            f"store {url} is a new, empty in-memory database with no graph to query; "
-            "point --store at a graph file, e.g. sqlite:///./rdg.db"
-        )
-    file = Path(path)
-    if not file.is_file():
-        fail(
-            f"no graph store at {file.absolute()}; run `rdg demo` or `rdg run` to build one, "
-            "or point --store / RDG_STORE at an existing graph"
-        )
-    try:
-        with closing(sqlite3.connect(file)) as conn:  # the file exists: this creates nothing
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    except sqlite3.DatabaseError:
-        fail(f"{file} is not a SQLite database, so not a graph store; check --store / RDG_STORE")
-    if not {"nodes", "edges"} <= tables:
-        fail(
-            f"{file} is a SQLite database without graph tables, not a graph store; "
-            "check --store / RDG_STORE, or build a graph with `rdg demo` or `rdg run`"
-        )
-
-
-@contextmanager
-def _quiet_driver() -> Iterator[None]:
-    """The Cassandra driver logs connection failures with tracebacks; the error we raise
-    already says what failed, so keep them out of the output unless -v was given."""
-    driver = logging.getLogger("cassandra")
-    saved = driver.level
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        driver.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        driver.setLevel(saved)
-
-
-@contextmanager
-def open_graph(ctx: typer.Context, store: str | None) -> Iterator[tuple[GraphStore, str]]:
-    """The configured store, opened for reading (never created), and its URL."""
-    url = get_settings(ctx, store=store).store
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    options: dict[str, Any] = {}
-    if scheme == "sqlite":
-        _check_sqlite_file(url)
-    elif scheme in ("cassandra", "scylla"):
-        options["create_schema"] = False
-    try:
-        with _quiet_driver():
-            graph = open_store(url, **options)
-    except ConfigError as exc:
-        if "has no graph tables" in str(exc):
-            fail(
-                f"no graph in {url}: the keyspace has no graph tables; run `rdg run` with this "
-                "--store first, or check the keyspace name"
-            )
-        raise
-    try:
-        yield graph, url
-    finally:
-        graph.close()
-
-
-def _not_found(what: str, url: str) -> NoReturn:
-    fail(f"{what} not found in {url}", EXIT_NOT_FOUND)
-
-
-def _require_node(graph: GraphStore, ref: NodeRef, url: str) -> None:
-    if graph.get_node(ref) is None:
-        _not_found(f"node {format_ref(ref)}", url)
-
-
-# --------------------------------------------------------------------------- commands
-
-
 def node(
     ctx: typer.Context, ref: NodeArg, store: StoreOpt = None, json_out: JsonOpt = False
 ) -> None:
@@ -245,7 +111,7 @@ def node(
     with open_graph(ctx, store) as (graph, url):
         found = graph.get_node(node_ref)
         if found is None:
-            _not_found(f"node {format_ref(node_ref)}", url)
+            not_found(f"node {format_ref(node_ref)}", url)
     if json_out:
         print_json(node_to_json(found))
     else:
@@ -279,14 +145,14 @@ def neighbors(
 ) -> None:
     """The edges at a node, newest (by last seen) first."""
     node_ref = parse_node(ref)
-    way = _direction(direction)
+    way = parse_direction(direction)
     kind = parse_edge_type(edge_type) if edge_type is not None else None
-    start, end = _window(since, until)
-    _positive("--limit", limit)
+    start, end = parse_window(since, until)
+    positive("--limit", limit)
     with open_graph(ctx, store) as (graph, url):
         edges = graph.neighbors(node_ref, way, kind, start, end, limit)
         if not edges:
-            _require_node(graph, node_ref, url)
+            require_node(graph, node_ref, url)
     if json_out:
         print_json([edge_to_json(e) for e in edges])
         return
@@ -357,14 +223,14 @@ def khop(
 ) -> None:
     """The k-hop neighbourhood: every node within K hops with its distance, and the edges."""
     node_ref = parse_node(ref)
-    _positive("--hops", hops)
-    _positive("--limit-per-hop", limit_per_hop)
-    way = _direction(direction)
+    positive("--hops", hops)
+    positive("--limit-per-hop", limit_per_hop)
+    way = parse_direction(direction)
     kind = parse_edge_type(edge_type) if edge_type is not None else None
     with open_graph(ctx, store) as (graph, url):
         result = graph.khop(node_ref, hops, limit_per_hop, way, kind)
         if not result.edges:
-            _require_node(graph, node_ref, url)
+            require_node(graph, node_ref, url)
     if json_out:
         print_json(khop_to_json(result))
     else:
@@ -416,15 +282,15 @@ def path(
     """A shortest path between two nodes (exit 1 when there is none within --max-hops)."""
     a = parse_node(src, "start node")
     b = parse_node(dst, "end node")
-    _positive("--max-hops", max_hops)
-    _positive("--limit-per-hop", limit_per_hop)
-    way = _direction(direction)
+    positive("--max-hops", max_hops)
+    positive("--limit-per-hop", limit_per_hop)
+    way = parse_direction(direction)
     kind = parse_edge_type(edge_type) if edge_type is not None else None
     with open_graph(ctx, store) as (graph, url):
         found = graph.shortest_path(a, b, max_hops, way, kind, limit_per_hop)
         if found is None:
             for r in (a, b):
-                _require_node(graph, r, url)
+                require_node(graph, r, url)
             fail(
                 f"no path from {format_ref(a)} to {format_ref(b)} within {max_hops} hop(s) "
                 f"(direction {way}{f', edge type {kind}' if kind else ''}); "
@@ -432,7 +298,7 @@ def path(
                 EXIT_NOT_FOUND,
             )
         if len(found) == 1:
-            _require_node(graph, a, url)
+            require_node(graph, a, url)
         steps = _path_edges(graph, found, way, kind, limit_per_hop)
     if json_out:
         print_json(
@@ -493,9 +359,9 @@ def export(
     from graphstore.export import export_graphml, export_json
 
     node_ref = parse_node(ref)
-    _positive("--hops", hops)
-    _positive("--limit-per-hop", limit_per_hop)
-    way = _direction(direction)
+    positive("--hops", hops)
+    positive("--limit-per-hop", limit_per_hop)
+    way = parse_direction(direction)
     kind = parse_edge_type(edge_type) if edge_type is not None else None
     kind_name = _export_format(fmt, out)
     if out.is_dir():
@@ -507,7 +373,7 @@ def export(
     with open_graph(ctx, store) as (graph, url):
         sub = graph.subgraph(node_ref, hops, limit_per_hop, way, kind)
         if sub.number_of_edges() == 0:
-            _require_node(graph, node_ref, url)
+            require_node(graph, node_ref, url)
     (export_graphml if kind_name == "graphml" else export_json)(sub, out)
     summary = {
         "path": str(out),
