@@ -8,20 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from jobs.cli import app
 from schemas.registry import TOPICS
 from schemas.serde import read_avro_container
+from tests.jobs.cli_helpers import error_of, isolate, rdg
 from transforms.rules import NODE_TYPES
-
-runner = CliRunner()
-
-
-def rdg(*args: str, env: dict[str, str] | None = None) -> Result:
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def generate_json(*args: str) -> Any:
@@ -30,17 +21,9 @@ def generate_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def error_of(result: Result, code: int) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.stderr.split())
-
-
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("RDG_STORE", "RDG_CONFIG", "RDG_DATA_DIR", "RDG_BOOTSTRAP", "RDG_SOURCE"):
-        monkeypatch.delenv(var, raising=False)
+    isolate(tmp_path, monkeypatch)
 
 
 def files_of(directory: Path) -> dict[str, bytes]:

@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from ingest.errors import ConfigError
-from jobs.cli import app
 from jobs.deploy import job_info, job_state, last_checkpoint, process_alive
 from jobs.supervisor import (
     S_FAILED,
@@ -37,28 +35,12 @@ from jobs.supervisor import (
     tail,
     write_status,
 )
-
-runner = CliRunner()
-
-
-def rdg(*args: str, env: dict[str, str] | None = None) -> Result:
-    result = runner.invoke(app, list(args), env=env)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def error_of(result: Result, code: int) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.stderr.split())
+from tests.jobs.cli_helpers import error_of, isolate, rdg
 
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("RDG_STORE", "RDG_CONFIG", "RDG_BOOTSTRAP", "RDG_SOURCE", "RDG_SPECS_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("RDG_STATE_DIR", str(tmp_path / "state"))
+    isolate(tmp_path, monkeypatch)
 
 
 def make_status(workers: int = 2, **kw: Any) -> JobStatus:

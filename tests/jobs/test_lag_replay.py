@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from ingest.deadletter import DeadLetter
 from ingest.errors import ConfigError
 from ingest.sources.base import AssignmentListener, PartitionBatch, Source
-from jobs.cli import app
 from jobs.lag import (
     JobLag,
     PartitionLag,
@@ -31,30 +29,15 @@ from jobs.replay import (
     parse_range,
     replay_group,
 )
+from tests.jobs.cli_helpers import error_of, isolate, rdg
 
-runner = CliRunner()
 H = 3_600_000
 T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
-def rdg(*args: str) -> Result:
-    result = runner.invoke(app, list(args))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def error_of(result: Result, code: int) -> str:
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return " ".join(result.stderr.split())
-
-
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("RDG_STORE", "RDG_CONFIG", "RDG_BOOTSTRAP", "RDG_SOURCE", "RDG_SPECS_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("RDG_STATE_DIR", str(tmp_path / "state"))
+    isolate(tmp_path, monkeypatch)
 
 
 # --------------------------------------------------------------------------- lag
