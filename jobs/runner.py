@@ -137,7 +137,7 @@ def _build(spec: JobSpec, opts: RunOptions) -> tuple[StreamEnvironment, Source, 
             bounded=opts.bounded,
             until_ms=opts.until_ms,
             batch_size=opts.batch_size,
-            deserializer=serde.decode,
+            deserializer=serde,
         )
         for t in (spec.dead_letter_topic, spec.late_topic):
             admin.create_topic(where, t, 1, exist_ok=True)

@@ -15,8 +15,8 @@ of those first) and require the record to use the whole input.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from schemas.errors import (
     CORRUPT,
@@ -27,11 +27,19 @@ from schemas.errors import (
     DecodeError,
 )
 
+try:  # the native decoder (schemas/_avrofast.c), built at install time when a compiler exists
+    from schemas import _avrofast
+except ImportError:  # pragma: no cover - exercised only on machines without a C compiler
+    _avrofast = None  # type: ignore[assignment]
+
 __all__ = [
     "CompiledDecoder",
+    "NativeDecoder",
     "careful_decode",
     "compile_decoder",
     "named_types",
+    "native_available",
+    "native_decoder",
     "strip_number_logical_types",
 ]
 
@@ -408,3 +416,73 @@ def compile_decoder(
     exec(compile(source, f"<avro decoder {_type_name(schema)}>", "exec"), namespace)
     decode: CompiledDecoder = namespace["decode"]
     return decode
+
+
+class NativeDecoder(Protocol):
+    """schemas._avrofast.Decoder: raises schemas._avrofast.Fail on malformed input."""
+
+    def decode(self, data: bytes, pos: int = 0) -> dict[str, Any]: ...
+
+    def decode_many(
+        self, messages: Sequence[bytes], header: bytes = b""
+    ) -> tuple[list[dict[str, Any]], list[int]]: ...
+
+    def decode_block(
+        self, data: bytes, pos: int, count: int
+    ) -> tuple[list[dict[str, Any]], int]: ...
+
+
+def native_available() -> bool:
+    """Whether the native decoder was built (it needs a C compiler at install time)."""
+    return _avrofast is not None
+
+
+def _native_leaf(schema: Any, names: Mapping[str, Any]) -> Any:
+    """The native decoder's spec of a non-union type, or None if it does not cover it."""
+    assert _avrofast is not None
+    kinds = {
+        "null": _avrofast.KIND_NULL,
+        "boolean": _avrofast.KIND_BOOLEAN,
+        "int": _avrofast.KIND_LONG,
+        "long": _avrofast.KIND_LONG,
+        "float": _avrofast.KIND_FLOAT,
+        "double": _avrofast.KIND_DOUBLE,
+        "bytes": _avrofast.KIND_BYTES,
+        "string": _avrofast.KIND_STRING,
+    }
+    if isinstance(schema, str):
+        if schema in kinds:
+            return kinds[schema]
+        return _native_leaf(names[schema], names) if schema in names else None
+    if not isinstance(schema, dict) or "logicalType" in schema:
+        return None  # decimal, uuid...: keep fastavro's conversions
+    t = schema.get("type")
+    if t == "enum":
+        return (_avrofast.KIND_ENUM, tuple(schema["symbols"]))
+    if isinstance(t, str) and t in kinds:
+        return kinds[t]
+    return None
+
+
+def native_decoder(schema: Any, names: Mapping[str, Any]) -> NativeDecoder | None:
+    """A native decoder for a parsed, stripped flat record schema; None when the
+    extension is not built or the schema has nested records, arrays, maps or fixed."""
+    if _avrofast is None or not isinstance(schema, dict):
+        return None
+    if schema.get("type") not in ("record", "error"):
+        return None
+    fields: list[tuple[str, Any]] = []
+    for f in schema["fields"]:
+        ftype = f["type"]
+        if isinstance(ftype, list):
+            branches = tuple(_native_leaf(b, names) for b in ftype)
+            if any(b is None for b in branches):
+                return None
+            fields.append((f["name"], ("union", branches)))
+        else:
+            leaf = _native_leaf(ftype, names)
+            if leaf is None:
+                return None
+            fields.append((f["name"], leaf))
+    decoder: NativeDecoder = _avrofast.Decoder(tuple(fields))
+    return decoder

@@ -1,8 +1,9 @@
 """Event (de)serialization: schemaless Avro (optionally Confluent-framed) and JSON.
 
-Decoding is the stream job's hot path, so AvroSerde decodes with a decoder
-generated for the schema (see schemas._avro_decode) and falls back to a careful
-walker only to explain failures; `decoder="fastavro"` uses fastavro's
+Decoding is the stream job's hot path, so AvroSerde decodes with the native
+decoder (schemas/_avrofast.c, built at install time) or, without it, a decoder
+generated in Python for the schema (see schemas._avro_decode); both fall back to a
+careful walker only to explain failures. `decoder="fastavro"` uses fastavro's
 schemaless_reader instead. Either way `ts` (and any int/long logical type)
 comes back as a plain int, and every failure is a DecodeError with a reason code.
 """
@@ -52,6 +53,10 @@ _PREVIEW: Final = 24
 
 Batch = tuple[list[dict[str, Any]], list[tuple[int, DecodeError]]]
 
+DecoderName = Literal["auto", "native", "compiled", "fastavro"]
+#: The decoders AvroSerde can use ("compiled" is the generated pure-Python one).
+DECODERS: Final = ("auto", "native", "compiled", "fastavro")
+
 
 class Serde(Protocol):
     """What sources, sinks and the generator need from a serializer."""
@@ -89,8 +94,10 @@ class AvroSerde:
     `topic_or_schema` is a topic name from schemas.registry or an Avro schema
     (JSON data or fastavro-parsed). With `confluent_wire`, messages carry the
     Confluent prefix; `schema_id` is written on encode and, when set, required
-    on decode. `decoder` picks the generated decoder (default; fastavro is used
-    anyway for schemas it does not cover) or fastavro's schemaless_reader.
+    on decode. `decoder` picks the decoder: "auto" (the default) takes the native
+    one when it was built and covers the schema, else "compiled" (generated Python),
+    else fastavro's schemaless_reader, which is also used for any schema the others
+    do not cover. `self.decoder` names the one in use.
     """
 
     def __init__(
@@ -99,14 +106,14 @@ class AvroSerde:
         confluent_wire: bool = False,
         schema_id: int | None = None,
         *,
-        decoder: Literal["compiled", "fastavro"] = "compiled",
+        decoder: DecoderName = "auto",
     ) -> None:
         import fastavro
 
         # What __reduce__ needs to rebuild this serde in another process.
         self._args = (topic_or_schema, confluent_wire, schema_id, decoder)
-        if decoder not in ("compiled", "fastavro"):
-            raise ConfigError(f"decoder must be 'compiled' or 'fastavro', not {decoder!r}")
+        if decoder not in DECODERS:
+            raise ConfigError(f"decoder must be one of {', '.join(DECODERS)}, not {decoder!r}")
         if isinstance(topic_or_schema, str):
             from schemas import registry
 
@@ -128,12 +135,30 @@ class AvroSerde:
         # Same bytes on the wire, but int/long logical types stay plain numbers.
         self._reader = fastavro.parse_schema(_avro_decode.strip_number_logical_types(raw))
         self._names = _avro_decode.named_types(self._reader)
-        self._compiled = (
-            _avro_decode.compile_decoder(self._reader, self._names)
-            if decoder == "compiled"
+        self._native = (
+            _avro_decode.native_decoder(self._reader, self._names)
+            if decoder in ("auto", "native")
             else None
         )
-        self.decoder = "compiled" if self._compiled is not None else "fastavro"
+        if decoder == "native" and self._native is None:
+            why = (
+                "the schema has types it does not cover"
+                if _avro_decode.native_available()
+                else "schemas._avrofast was not built (no C compiler at install time?)"
+            )
+            raise ConfigError(f"decoder='native' is not available for {self._what}: {why}")
+        self._compiled = (
+            _avro_decode.compile_decoder(self._reader, self._names)
+            if decoder in ("auto", "compiled") and self._native is None
+            else None
+        )
+        self.decoder: str = (
+            "native"
+            if self._native is not None
+            else "compiled"
+            if self._compiled is not None
+            else "fastavro"
+        )
         self._schemaless_reader = fastavro.schemaless_reader
         self._schemaless_writer = fastavro.schemaless_writer
 
@@ -209,6 +234,12 @@ class AvroSerde:
         if type(data) is not bytes:
             data = _as_bytes(data, self._what)
         pos = self._body_offset(data) if self.confluent_wire else 0
+        native = self._native
+        if native is not None:
+            try:
+                return native.decode(data, pos)
+            except Exception:
+                return self._careful(data, pos, None)
         fast = self._compiled
         if fast is not None:
             try:
@@ -243,6 +274,14 @@ class AvroSerde:
     def decode_batch(self, messages: Sequence[bytes]) -> Batch:
         """Decode many messages: the records in input order (failed ones left out)
         and (index, DecodeError) for each failure."""
+        native = self._native
+        if native is not None and (not self.confluent_wire or self._header is not None):
+            header = self._header if self.confluent_wire and self._header else b""
+            decoded, failed = native.decode_many(messages, header)
+            if not failed:
+                return decoded, []
+            # Rare: explain the failures (or decode what the native decoder refused,
+            # like non-bytes messages) one by one, in input order.
         records: list[dict[str, Any]] = []
         failures: list[tuple[int, DecodeError]] = []
         append = records.append
@@ -270,7 +309,7 @@ def _rebuild_avro(
     topic_or_schema: str | Mapping[str, Any],
     confluent_wire: bool,
     schema_id: int | None,
-    decoder: Literal["compiled", "fastavro"],
+    decoder: DecoderName,
 ) -> AvroSerde:
     return AvroSerde(topic_or_schema, confluent_wire, schema_id, decoder=decoder)
 
@@ -363,12 +402,22 @@ def read_avro_container(source: str | Path | IO[bytes]) -> Iterator[dict[str, An
     reader = fastavro.parse_schema(_avro_decode.strip_number_logical_types(blocks.writer_schema))
     names = _avro_decode.named_types(reader)
     what = f"record in {name}"
-    stream = _avro_decode.compile_decoder(reader, names, exact=False)
+    native = _avro_decode.native_decoder(reader, names)
+    stream = None if native else _avro_decode.compile_decoder(reader, names, exact=False)
     try:
         for block in blocks:
             data = block.bytes_.getvalue()  # type: ignore[attr-defined]  # decompressed block
             pos = 0
-            for _ in range(block.num_records):
+            left = block.num_records
+            while left:
+                if native is not None:
+                    records, pos = native.decode_block(data, pos, left)
+                    yield from records
+                    left -= len(records)
+                    if not left:
+                        break
+                # One record the slow way: the one the native decoder refused, if any.
+                left -= 1
                 if stream is not None:
                     try:
                         record, pos = stream(data, pos)

@@ -8,7 +8,9 @@
 - Offsets are committed to Kafka only after the checkpoint holding them is complete, so a
   committed offset always means durable progress.  Auto-commit is off.
 - The record timestamp is the default event time.  Values are the raw
-  ``confluent_kafka.Message`` objects, or - with a ``deserializer`` - the decoded values,
+  ``confluent_kafka.Message`` objects, or - with a ``deserializer`` (a function of the
+  value bytes, or a serde with ``decode_batch``, which decodes a whole batch in one call) -
+  the decoded values,
   where a message that fails to decode becomes a :class:`~ingest.deadletter.DeadLetter`
   (reason, raw message, topic/partition/offset) in its place, so nothing is dropped and the
   job routes it to its dead-letter output.
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from ingest.deadletter import DeadLetter
 from ingest.errors import ConfigError, ConnectorError
@@ -63,6 +65,21 @@ def kafka_origin(msg: Any) -> dict[str, Any]:
         return {}
 
 
+def _dead_letter(msg: Any, exc: BaseException) -> DeadLetter:
+    reason = getattr(exc, "reason", None) or type(exc).__name__
+    return DeadLetter(f"{reason}: {exc}", msg, "decode", kafka_origin(msg))
+
+
+@runtime_checkable
+class BatchDeserializer(Protocol):
+    """A serde that decodes a batch at once: (values, [(index, error), ...]), where
+    values are the decoded messages in order with the failed ones left out."""
+
+    def decode(self, data: bytes) -> Any: ...
+
+    def decode_batch(self, messages: list[bytes]) -> tuple[list[Any], list[tuple[int, Any]]]: ...
+
+
 class KafkaSource(Source):
     static_assignment = False
 
@@ -77,9 +94,15 @@ class KafkaSource(Source):
         until_ms: int | None = None,
         batch_size: int = 5000,
         config: Mapping[str, Any] | None = None,
-        deserializer: Callable[[bytes], Any] | None = None,
+        deserializer: Callable[[bytes], Any] | BatchDeserializer | None = None,
     ) -> None:
-        self._deserialize = deserializer
+        self._decode_batch: Callable[[list[bytes]], tuple[list[Any], list[Any]]] | None = None
+        self._deserialize: Callable[[bytes], Any] | None
+        if isinstance(deserializer, BatchDeserializer):
+            self._decode_batch = deserializer.decode_batch
+            self._deserialize = deserializer.decode
+        else:
+            self._deserialize = deserializer
         self.bootstrap = bootstrap
         self.topic = topic
         self.group_id = group_id
@@ -209,7 +232,7 @@ class KafkaSource(Source):
             )
         except ck.KafkaException as exc:
             raise ConnectorError(f"Kafka consume failed on {self.bootstrap}: {exc}") from exc
-        parts: dict[str, list[Any]] = {}
+        by_number: dict[int, list[Any]] = {}
         for m in msgs:
             err = m.error()
             if err is not None:
@@ -219,16 +242,16 @@ class KafkaSource(Source):
                     raise ConnectorError(f"fatal Kafka error on {self.topic}: {err}")
                 log.warning("Kafka error on %s: %s", self.topic, err)
                 continue
-            p = str(m.partition())
-            if p in self._done or p not in self._positions:
-                continue  # a late message of a finished or revoked partition
-            lst = parts.get(p)
+            lst = by_number.get(m.partition())
             if lst is None:
-                parts[p] = lst = []
+                by_number[m.partition()] = lst = []
             lst.append(m)
         out = []
-        for p in sorted(parts, key=int):
-            batch = parts[p]
+        for number in sorted(by_number):
+            p = str(number)
+            if p in self._done or p not in self._positions:
+                continue  # late messages of a finished or revoked partition
+            batch = by_number[number]
             eop = False
             if self.bounded:
                 end = self._ends.get(p, 0)
@@ -263,19 +286,37 @@ class KafkaSource(Source):
         return out
 
     def _decode(self, batch: list[Any]) -> list[Any]:
+        if self._decode_batch is not None:
+            try:
+                values, failures = self._decode_batch([m.value() for m in batch])
+            except Exception:  # not a failure it can report per message: go one by one
+                return self._decode_each(batch)
+            if not failures:
+                return values
+            # Put a dead letter where each failed message was, keeping the order.
+            failed = dict(failures)
+            good = iter(values)
+            return [
+                _dead_letter(batch[i], failed[i]) if i in failed else next(good)
+                for i in range(len(batch))
+            ]
         de = self._deserialize
         assert de is not None
         try:
             return [de(m.value()) for m in batch]
         except Exception:  # redo per message: keep the good ones, mark the bad ones
-            out = []
-            for m in batch:
-                try:
-                    out.append(de(m.value()))
-                except Exception as exc:
-                    reason = getattr(exc, "reason", None) or type(exc).__name__
-                    out.append(DeadLetter(f"{reason}: {exc}", m, "decode", kafka_origin(m)))
-            return out
+            return self._decode_each(batch)
+
+    def _decode_each(self, batch: list[Any]) -> list[Any]:
+        de = self._deserialize
+        assert de is not None
+        out = []
+        for m in batch:
+            try:
+                out.append(de(m.value()))
+            except Exception as exc:
+                out.append(_dead_letter(m, exc))
+        return out
 
     def pause(self, partition: str) -> None:
         if self._consumer is not None:

@@ -31,6 +31,8 @@ from tests.schemas.conftest import TOPICS, TS, sample
 SERDES = {
     "plain": lambda t: AvroSerde(t),
     "framed": lambda t: AvroSerde(t, confluent_wire=True, schema_id=42),
+    "python": lambda t: AvroSerde(t, decoder="compiled"),
+    "python-framed": lambda t: AvroSerde(t, True, 42, decoder="compiled"),
     "fastavro": lambda t: AvroSerde(t, decoder="fastavro"),
     "fastavro-framed": lambda t: AvroSerde(t, True, 42, decoder="fastavro"),
 }
@@ -219,11 +221,13 @@ def test_round_trip_property(topic_record: tuple[str, dict[str, Any]], kind: str
 
 @settings(max_examples=300)
 @given(ANY_RECORD, st.data())
-def test_compiled_decoder_is_never_more_lenient_than_fastavro(
+def test_fast_decoders_are_never_more_lenient_than_fastavro(
     topic_record: tuple[str, dict[str, Any]], data: st.DataObject
 ) -> None:
-    """On mangled messages, whatever the generated decoder accepts, fastavro
-    accepts identically (fastavro is laxer: booleans other than 0/1, negative enum indexes)."""
+    """On mangled messages, the native and the generated decoder give the same outcome
+    (the same record, or a DecodeError with the same reason), and whatever they accept,
+    fastavro accepts identically (fastavro is laxer: booleans other than 0/1, negative
+    enum indexes)."""
     topic, record = topic_record
     message = bytearray(_SERDE_CACHE[(topic, "plain")].encode(record))
     for _ in range(data.draw(st.integers(1, 3))):
@@ -234,12 +238,19 @@ def test_compiled_decoder_is_never_more_lenient_than_fastavro(
             del message[data.draw(st.integers(0, len(message) - 1)) :]
         else:
             message += data.draw(st.binary(min_size=1, max_size=3))
-    try:
-        compiled = _SERDE_CACHE[(topic, "plain")].decode(bytes(message))
-    except DecodeError as err:
-        assert err.reason in DECODE_REASONS
-        return
-    assert _SERDE_CACHE[(topic, "fastavro")].decode(bytes(message)) == compiled
+    outcomes = []
+    for kind in ("plain", "python"):
+        try:
+            outcomes.append(_SERDE_CACHE[(topic, kind)].decode(bytes(message)))
+        except DecodeError as err:
+            assert err.reason in DECODE_REASONS
+            outcomes.append(err.reason)
+    assert outcomes[0] == outcomes[1]
+    assert _SERDE_CACHE[(topic, "plain")].decode_batch([bytes(message)])[0] == (
+        [outcomes[0]] if isinstance(outcomes[0], dict) else []
+    )
+    if isinstance(outcomes[0], dict):
+        assert _SERDE_CACHE[(topic, "fastavro")].decode(bytes(message)) == outcomes[0]
 
 
 # -- every decode failure -------------------------------------------------------------------
