@@ -1,9 +1,10 @@
 """Kafka benchmark: 1,000,000 Avro member events through the engine vs a bare consumer loop.
 
 1. Produce N ``playback`` events (Avro, ~200 bytes) to a fresh 4-partition topic.
-2. Baseline: a bare loop that consumes the topic with confluent-kafka and decodes each
-   value with fastavro's ``schemaless_reader`` (``baseline_per_s``), and the same loop with
-   the product's generated decoder (``baseline_same_decoder_per_s``).
+2. Baseline: a bare loop that consumes the topic with confluent-kafka (with the same fetch
+   settings as the engine's source, ``CONSUMER_TUNING``) and decodes each value with
+   fastavro's ``schemaless_reader`` (``baseline_per_s``), and the same loop with the
+   product's decoder (``baseline_same_decoder_per_s``; native when it is built).
 3. Engine: KafkaSource (bounded) with the product decoder -> key_by(profile_id) -> keyed
    count (1-hour tumbling windows) -> null sink, in this one process (``events_per_s``).
    Like the baseline it is timed from the first records to the end; the consumer's
@@ -24,7 +25,7 @@ from typing import Any
 
 from ingest import NullSink, StreamEnvironment, TumblingEventTimeWindows, WatermarkStrategy
 from ingest.kafka import admin
-from ingest.kafka.source import KafkaSource
+from ingest.kafka.source import CONSUMER_TUNING, KafkaSource
 from ingest.sources.base import PartitionBatch
 from schemas.registry import parsed_schema
 from schemas.serde import AvroSerde
@@ -90,6 +91,7 @@ def baseline(bootstrap: str, topic: str, n: int, decoder: str) -> float:
             "group.id": f"bench-base-{uuid.uuid4().hex[:8]}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
+            **CONSUMER_TUNING,  # the same fetch settings as the engine's source
         }
     )
     c.subscribe([topic])
