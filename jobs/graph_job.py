@@ -20,6 +20,7 @@ from ingest.operators.base import Operator
 from ingest.runtime import JobResult
 from schemas.events import TS_MAX_MS, TS_MIN_MS
 from schemas.validate import InvalidEvent, validator_for
+from schemas.validate_batch import batch_validator_for
 from transforms.operator import GraphOperator, GraphSettings
 
 __all__ = ["DEAD_LETTERS", "LATE", "JobSummary", "build_graph_job", "event_time"]
@@ -55,8 +56,25 @@ class ValidateOperator(Operator):
     def __init__(self, uid: str, topic: str) -> None:
         super().__init__(uid)
         self._validate = validator_for(topic)
+        self._validate_batch = batch_validator_for(topic)
 
     def process(self, values: list[Any], timestamps: list[int]) -> None:
+        if set(map(type, values)) == {dict}:  # all decoded: validate column by column
+            valid, failed = self._validate_batch(values)
+            if not failed:
+                self.out.push(valid, timestamps)
+                return
+            bad_at = {i for i, _ in failed}
+            self.out.push(valid, [t for i, t in enumerate(timestamps) if i not in bad_at])
+            partition = {"partition": self.ctx.partition}
+            self._dead_letters(
+                [
+                    DeadLetter(f"{exc.reason}: {exc}", values[i], "validate", partition)
+                    for i, exc in failed
+                ],
+                [timestamps[i] for i, _ in failed],
+            )
+            return
         validate = self._validate
         good: list[Any] = []
         good_t: list[int] = []
@@ -84,8 +102,11 @@ class ValidateOperator(Operator):
             bad_t.append(t)
         self.out.push(good, good_t)
         if bad:
-            self.ctx.metrics.inc("dead_letters", len(bad))
-            self.side_output(DEAD_LETTERS.name).push(bad, bad_t)
+            self._dead_letters(bad, bad_t)
+
+    def _dead_letters(self, bad: list[Any], timestamps: list[int]) -> None:
+        self.ctx.metrics.inc("dead_letters", len(bad))
+        self.side_output(DEAD_LETTERS.name).push(bad, timestamps)
 
 
 def build_graph_job(
