@@ -27,7 +27,8 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from dataclasses import dataclass
-from operator import itemgetter
+from itertools import compress
+from operator import itemgetter, not_
 from typing import Any, NamedTuple
 
 from graphstore.model import BucketWrite, EdgeWrite, NodeWrite, PropVersion
@@ -294,11 +295,7 @@ class GraphOperator(Operator):
         if late_col is None:
             counts = Counter(zip(pairs, b_col, strict=True))
         else:
-            counts = Counter(
-                x
-                for x, late in zip(zip(pairs, b_col, strict=True), late_col, strict=True)
-                if not late
-            )
+            counts = Counter(compress(zip(pairs, b_col, strict=True), map(not_, late_col)))
         dirty_b = self._dirty_buckets
         maps: dict[int, Any] = {}
         for (pair, b), n in counts.items():

@@ -70,9 +70,12 @@ CandidateKey = tuple[str, str, str, str]
 
 def map_values_sum(counts: Any) -> int:
     """Sum a driver map; reads the OrderedMap's item list directly when it has one (the
-    public ``values()`` re-serialises every key to look it up, which dominated profiles)."""
+    public ``values()`` re-serialises every key to look it up, which dominated profiles).
+    An int is a sum the server already made (``collection_sum``)."""
     if counts is None:
         return 0
+    if type(counts) is int:
+        return counts
     items = getattr(counts, "_items", None)
     if items is None:
         return sum(counts.values())

@@ -229,3 +229,27 @@ def test_recent_index_fallback_reads_the_partition_exactly(
         want_until = [e for e in expected if e.last_seen <= 2 * HOUR_MS + 30][:5]
         assert [e.src[1] for e in got_until] == [e.src_id for e in want_until]
     reader.max_scan_factor, reader.max_scan_extra = 4, 256
+
+
+def test_counts_summed_on_the_server_or_read_as_maps_agree(
+    cassandra_module_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cassandra 5 sums an edge's bucket counts in the query (collection_sum); servers
+    without collection functions (older Cassandra, ScyllaDB) read the map instead."""
+    import graphstore.cassandra.store as cassandra_store
+
+    store = cassandra_module_store
+    assert isinstance(store, CassandraGraphStore)
+    store.truncate()
+    for batch in _random_writes(seed=23):
+        store.write(*batch)
+    assert "collection_sum" in store._stmts.adj_partition.query_string
+    monkeypatch.setattr(cassandra_store, "_COUNT_SUM", "no_such_function(counts)")
+    with CassandraGraphStore(store.config) as fallback:
+        assert "collection_sum" not in fallback._stmts.adj_partition.query_string
+        for node_id in ["0", "3", "7", "é"]:
+            ref = ("Profile", node_id)
+            got = store.neighbors(ref, "both", limit=50)
+            assert got == fallback.neighbors(ref, "both", limit=50)
+            assert sum(e.count for e in got) > 0
+            assert store.khop(ref, 2, limit_per_hop=4) == fallback.khop(ref, 2, limit_per_hop=4)
