@@ -95,6 +95,17 @@ def replay_group(topic: str, rng: ReplayRange) -> str:
     return f"rdg-replay-{topic}-{rng.from_ms}-{rng.to_ms if rng.to_ms is not None else 'end'}"
 
 
+def _forget_group(bootstrap: str, group: str) -> None:
+    """Delete the replay's consumer group: a replay starts from timestamps and resumes from
+    its own checkpoints, so the group's committed offsets serve nothing once it ends."""
+    from ingest.kafka import admin
+
+    try:
+        admin.delete_consumer_group(bootstrap, group)
+    except Exception as exc:  # the replay's result stands; say what is left behind
+        log.warning("could not delete the replay's consumer group %s: %s", group, exc)
+
+
 def default_slack_ms(spec: JobSpec) -> int:
     return spec.window.out_of_orderness_ms + spec.window.allowed_lateness_ms
 
@@ -410,7 +421,10 @@ def run_replay(
         wrap_source=wrap,
     )
     t0 = time.perf_counter()
-    summary = run_graph_job(spec, opts)
+    try:
+        summary = run_graph_job(spec, opts)
+    finally:
+        _forget_group(bootstrap, group)
     elapsed = time.perf_counter() - t0
     f = filters[0]
     finished = all(str(p.partition) in f.done for p in plan)

@@ -31,8 +31,10 @@ __all__ = [
     "TopicInfo",
     "UnknownTopicError",
     "create_topic",
+    "delete_consumer_group",
     "delete_topic",
     "describe_topic",
+    "list_consumer_groups",
     "list_topics",
     "topic_exists",
 ]
@@ -334,4 +336,34 @@ def delete_topic(
         raise _failure(bootstrap, f"deleting topic {name!r}", exc, timeout) from exc
     if wait:
         _wait(admin, bootstrap, lambda md: name not in md.topics, f"{name!r} is gone", deadline)
+    return True
+
+
+def list_consumer_groups(bootstrap: str, *, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    """The ids of the consumer groups the cluster knows, sorted."""
+    kafka = _kafka()
+    admin = _admin(bootstrap, timeout)
+    try:
+        result = admin.list_consumer_groups(request_timeout=timeout).result(timeout=timeout + 1.0)
+    except (kafka.KafkaException, concurrent.futures.TimeoutError) as exc:
+        raise _failure(bootstrap, "listing consumer groups", exc, timeout) from exc
+    return sorted(g.group_id for g in result.valid)
+
+
+def delete_consumer_group(
+    bootstrap: str, group: str, *, missing_ok: bool = True, timeout: float = DEFAULT_TIMEOUT
+) -> bool:
+    """Delete a consumer group (it must have no active members); True if deleted, False
+    if there was none and `missing_ok`."""
+    kafka = _kafka()
+    admin = _admin(bootstrap, timeout)
+    futures = admin.delete_consumer_groups([group], request_timeout=timeout)
+    try:
+        futures[group].result(timeout=timeout + 1.0)
+    except kafka.KafkaException as exc:
+        if _error_text(exc)[0] == "GROUP_ID_NOT_FOUND" and missing_ok:
+            return False
+        raise _failure(bootstrap, f"deleting consumer group {group!r}", exc, timeout) from exc
+    except concurrent.futures.TimeoutError as exc:
+        raise _failure(bootstrap, f"deleting consumer group {group!r}", exc, timeout) from exc
     return True

@@ -425,6 +425,11 @@ def test_replay_an_hour_into_an_empty_store_reproduces_it(
         finally:
             store.close()
         assert not any((ops.state_dir / "replays").iterdir())  # finished: nothing to resume
+        # and its consumer group is gone from Kafka
+        from ingest.kafka import admin
+
+        groups = admin.list_consumer_groups(kafka_bootstrap)
+        assert not [g for g in groups if g.startswith("rdg-replay-playback-")], groups
 
         # replaying it again (and the whole topic) changes nothing in the hour's rows...
         res = ops.rdg_json(
