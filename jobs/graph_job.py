@@ -5,6 +5,7 @@ dead-letter and late outputs.  Used by ``rdg run``, ``rdg deploy`` workers and t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 from ingest import (
@@ -20,7 +21,7 @@ from ingest.operators.base import Operator
 from ingest.runtime import JobResult
 from schemas.events import TS_MAX_MS, TS_MIN_MS
 from schemas.validate import InvalidEvent, validator_for
-from schemas.validate_batch import batch_validator_for
+from schemas.validate_batch import batch_validator_for, keep_mask
 from transforms.operator import GraphOperator, GraphSettings
 
 __all__ = ["DEAD_LETTERS", "LATE", "JobSummary", "build_graph_job", "event_time"]
@@ -64,8 +65,8 @@ class ValidateOperator(Operator):
             if not failed:
                 self.out.push(valid, timestamps)
                 return
-            bad_at = {i for i, _ in failed}
-            self.out.push(valid, [t for i, t in enumerate(timestamps) if i not in bad_at])
+            mask = keep_mask(len(values), (i for i, _ in failed))
+            self.out.push(valid, list(compress(timestamps, mask)))
             partition = {"partition": self.ctx.partition}
             self._dead_letters(
                 [

@@ -15,14 +15,15 @@ whose ids need trimming, or whose query needs normalizing, come back as new dict
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from operator import methodcaller
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress
+from operator import itemgetter, methodcaller
 from typing import Any, Final
 
 from schemas.events import LIVE_ACTIONS, MAX_ID_LENGTH, PLAYBACK_ACTIONS, TS_MAX_MS, TS_MIN_MS
 from schemas.validate import InvalidEvent, Validator, validator_for
 
-__all__ = ["FIELDS", "BatchValidator", "batch_validator_for", "validate_batch"]
+__all__ = ["FIELDS", "BatchValidator", "batch_validator_for", "keep_mask", "validate_batch"]
 
 #: (good records in input order, [(index, InvalidEvent), ...])
 BatchResult = tuple[list[dict[str, Any]], list[tuple[int, InvalidEvent]]]
@@ -124,7 +125,10 @@ def _check(
     if set(map(len, records)) != {nfields}:  # extra fields to drop, or missing ones
         suspects.update(i for i, r in enumerate(records) if len(r) != nfields)
     for name, kind, arg in FIELDS[topic]:
-        col = list(map(methodcaller("get", name), records))
+        try:
+            col = list(map(itemgetter(name), records))  # 4x faster than get()
+        except KeyError:  # some record lacks it: read it as null (the check names it)
+            col = list(map(methodcaller("get", name), records))
         if kind == "id":
             _ids(col, suspects, fixes, name)
         elif kind == "ts":
@@ -182,14 +186,20 @@ def validate_batch(topic: str, records: Sequence[Any]) -> BatchResult:
     _check(topic, records, suspects, fixes)
     if not suspects and not fixes:
         return list(records), []
-    good: list[dict[str, Any]] = []
+    accepted: dict[int, dict[str, Any]] = {}
     bad: list[tuple[int, InvalidEvent]] = []
+    for i in sorted(suspects):
+        try:
+            accepted[i] = validate(records[i])
+        except InvalidEvent as exc:
+            bad.append((i, exc))
+    if not fixes and not accepted:  # the usual case: drop the bad ones at C speed
+        return list(compress(records, keep_mask(len(records), suspects))), bad
+    good: list[dict[str, Any]] = []
     for i, record in enumerate(records):
         if i in suspects:
-            try:
-                good.append(validate(record))
-            except InvalidEvent as exc:
-                bad.append((i, exc))
+            if i in accepted:
+                good.append(accepted[i])
             continue
         for name, values in fixes:
             value = values[i]
@@ -199,6 +209,14 @@ def validate_batch(topic: str, records: Sequence[Any]) -> BatchResult:
                 record[name] = value
         good.append(record)
     return good, bad
+
+
+def keep_mask(size: int, dropped: Iterable[int]) -> list[bool]:
+    """[True] * size with False at the `dropped` indexes (for itertools.compress)."""
+    mask = [True] * size
+    for i in dropped:
+        mask[i] = False
+    return mask
 
 
 def _one_by_one(validate: Validator, records: Sequence[Any]) -> BatchResult:

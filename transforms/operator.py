@@ -154,7 +154,48 @@ class GraphOperator(Operator):
             self._late.push(late_v, late_t)
 
     def _dedup_batch(self, values: list[Any], timestamps: list[int]) -> tuple[list[Any], int]:
-        """The events whose id was not seen within the dedup window (first one wins)."""
+        """The events whose id was not seen within the dedup window (first one wins).
+
+        The usual batch lies in one hour. Then a repeat inside the batch is a duplicate of
+        its first occurrence (less than an hour apart), and one C-level membership pass
+        over the three hour maps that could hold its ids shows whether any was seen
+        before; if none was, the first occurrences are kept and recorded at once.
+        Anything else goes event by event.
+        """
+        window = self.settings.dedup_window_ms
+        if values:
+            h = timestamps[0] // window
+            if min(timestamps) >= h * window and max(timestamps) < (h + 1) * window:
+                eids = list(map(_EID, values))
+                # id -> index of its first occurrence (the reversed zip's last write wins)
+                first = dict(zip(reversed(eids), range(len(eids) - 1, -1, -1), strict=True))
+                dups = len(eids) - len(first)
+                if not self._any_seen(h, list(first) if dups else eids):
+                    if dups:
+                        kept = sorted(first.values())
+                        values = list(map(values.__getitem__, kept))
+                        timestamps = list(map(timestamps.__getitem__, kept))
+                        eids = list(map(eids.__getitem__, kept))
+                    self._dedup.ns(h).update(zip(eids, timestamps, strict=True))
+                    return values, dups
+        return self._dedup_each(values, timestamps)
+
+    def _any_seen(self, h: int, eids: list[str]) -> bool:
+        """Whether any of `eids` is recorded in hours h - 1, h or h + 1 (True when it
+        cannot tell at C speed, e.g. a RocksDB base)."""
+        maps: dict[int, Any] = {}
+        for hh in (h - 1, h, h + 1):
+            m = maps.get(hh) or self._dedup_map(maps, hh)
+            if m and any(map(m.__contains__, eids)):
+                return True
+            base = m.base
+            if base is not None:
+                contains = getattr(base, "__contains__", None)
+                if contains is None or any(map(contains, eids)):
+                    return True
+        return False
+
+    def _dedup_each(self, values: list[Any], timestamps: list[int]) -> tuple[list[Any], int]:
         window = self.settings.dedup_window_ms
         maps: dict[int, Any] = {}
         out = []
