@@ -3,16 +3,11 @@
 
 from __future__ import annotations
 
-import functools
 import re
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
 import typer
-from rich.live import Live
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from ingest.errors import ConfigError
@@ -24,79 +19,23 @@ from jobs.cli_common import (
     get_settings,
     handle_errors,
     print_json,
-    to_iso,
 )
-from jobs.config import Settings
-from jobs.deploy import (
-    DEFAULT_READY_TIMEOUT_S,
-    DEFAULT_STOP_TIMEOUT_S,
-    JobInfo,
-    OpsError,
-    deploy_jobs,
-    deployed_jobs,
-    job_info,
-    stop_jobs,
-)
-from jobs.spec import JobSpec, all_specs
-from jobs.supervisor import log_path, read_status, status_path, tail
 
-__all__ = ["jobs_app", "register"]
+# `rdg lag` and `rdg replay` and the helpers shared with them live in their own modules;
+# their names stay importable from here
+from jobs.cli_lag_replay import lag, replay
+from jobs.cli_ops_common import duration, ops_command, select_specs, specs_of
+from jobs.deploy import DEFAULT_READY_TIMEOUT_S, DEFAULT_STOP_TIMEOUT_S, deploy_jobs, stop_jobs
+from jobs.jobinfo import JobInfo, deployed_jobs, job_info
+from jobs.spec import all_specs
+from jobs.status import log_path, read_status, status_path, tail
 
-T = TypeVar("T")
+__all__ = ["jobs_app", "lag", "ops_command", "register", "replay", "select_specs"]
 
 jobs_app = typer.Typer(
     help="Deployed jobs (`rdg jobs`) and job specs (`rdg jobs validate`).",
     no_args_is_help=False,
 )
-
-
-def ops_command(fn: Callable[..., T]) -> Callable[..., T]:
-    """Like cli_command, and an OpsError exits with its own code."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        with handle_errors():
-            try:
-                return fn(*args, **kwargs)
-            except OpsError as exc:
-                fail(str(exc), exc.exit_code)
-
-    return wrapper
-
-
-def _specs(settings: Settings) -> dict[str, JobSpec]:
-    return all_specs(settings.specs_dir or None)
-
-
-def select_specs(settings: Settings, topics: Sequence[str], all_: bool) -> list[JobSpec]:
-    """The specs named on the command line (or all of them with --all)."""
-    specs = _specs(settings)
-    if all_ and topics:
-        raise ConfigError("give topics or --all, not both")
-    if all_:
-        return list(specs.values())
-    if not topics:
-        raise ConfigError(f"name the topics whose jobs to use ({', '.join(specs)}) or pass --all")
-    unknown = [t for t in topics if t not in specs]
-    if unknown:
-        raise ConfigError(
-            f"no job for topic {', '.join(repr(t) for t in unknown)}; jobs exist for: "
-            f"{', '.join(sorted(specs))}"
-        )
-    return [specs[t] for t in dict.fromkeys(topics)]
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600:02d}h"
 
 
 _STATE_STYLE = {
@@ -127,7 +66,7 @@ def _jobs_table(infos: list[JobInfo]) -> Table:
     for i in infos:
         alive = sum(1 for w in i.workers if w["alive"])
         ck = (
-            f"#{i.last_checkpoint_id} ({_duration(i.last_checkpoint_age_s)} ago)"
+            f"#{i.last_checkpoint_id} ({duration(i.last_checkpoint_age_s)} ago)"
             if i.last_checkpoint_id is not None
             else "-"
         )
@@ -137,7 +76,7 @@ def _jobs_table(infos: list[JobInfo]) -> Table:
             i.topic,
             f"[{style}]{i.state}[/]" if style else i.state,
             f"{alive}/{len(i.workers)}" if i.workers else "-",
-            _duration(i.uptime_s),
+            duration(i.uptime_s),
             str(i.restarts),
             ck,
         )
@@ -155,7 +94,7 @@ def jobs_list(
         return
     with handle_errors():
         settings = get_settings(ctx)
-        specs = _specs(settings)
+        specs = specs_of(settings)
         by_job = {s.name: s for s in specs.values()}
         names = list(by_job) + [j for j in deployed_jobs(settings.state_path) if j not in by_job]
         infos = [job_info(settings.state_path, by_job.get(j), j) for j in names]
@@ -270,7 +209,7 @@ def stop(
     offsets; returns once every process of the job is gone."""
     settings = get_settings(ctx)
     if all_ and not topics:
-        specs = {s.name: s for s in _specs(settings).values()}
+        specs = {s.name: s for s in specs_of(settings).values()}
         names = list(dict.fromkeys([*specs, *deployed_jobs(settings.state_path)]))
         jobs = []
         for j in names:
@@ -362,170 +301,6 @@ def logs(
             _follow(existing, prefix=many)
         except KeyboardInterrupt:
             return
-
-
-# --------------------------------------------------------------------------- lag
-
-
-def _lag_table(jobs: list[Any]) -> Table:
-    t = Table(title=f"consumer lag at {to_iso(time.time_ns() // 1_000_000)}")
-    for col in ("job", "partition", "committed", "end", "lag", "event-time lag", "rate/s"):
-        t.add_column(col, justify="left" if col == "job" else "right")
-    for j in jobs:
-        if j.error:
-            t.add_row(j.job, "-", "-", "-", "-", "-", "-")
-            t.add_row(f"[red]  {j.error}[/]", "", "", "", "", "", "")
-            continue
-        for i, p in enumerate(j.partitions):
-            t.add_row(
-                j.job if i == 0 else "",
-                str(p.partition),
-                "-" if p.committed is None else f"{p.committed:,}",
-                f"{p.end:,}",
-                f"{p.lag:,}",
-                "-" if p.event_time_lag_ms is None else _duration(p.event_time_lag_ms / 1000),
-                "-" if p.rate is None else f"{p.rate:,.1f}",
-            )
-        t.add_row(
-            "", "[bold]total[/]", "", "", f"[bold]{j.total_lag:,}[/]", "", "", end_section=True
-        )
-    return t
-
-
-def lag(
-    ctx: typer.Context,
-    topics: list[str] = typer.Argument(None, help="topics (default: every job)"),
-    watch: bool = typer.Option(False, "--watch", help="refresh until Ctrl-C"),
-    json_out: bool = typer.Option(False, "--json", help="machine-readable output"),
-    interval: float = typer.Option(
-        1.0, "--interval", help="seconds between the two samples of the input rate (0: no rate)"
-    ),
-    bootstrap: str | None = typer.Option(
-        None, "--bootstrap", help="Kafka bootstrap HOST:PORT [env RDG_BOOTSTRAP]"
-    ),
-) -> None:
-    """Per job and partition: committed offset, end offset, lag in records, event-time lag
-    (from the newest checkpoint) and input rate."""
-    from jobs.lag import LagMonitor
-
-    settings = get_settings(ctx, bootstrap=bootstrap)
-    specs = select_specs(settings, topics or [], not topics)
-    if interval < 0 or (watch and interval <= 0):
-        raise ConfigError(f"--interval {interval} must be positive (0 only without --watch)")
-    with LagMonitor(settings.bootstrap, specs, settings.state_path) as mon:
-        if watch:
-            try:
-                with Live(_lag_table(mon.poll()), console=console, auto_refresh=False) as live:
-                    for jobs in mon.watch(interval):
-                        live.update(_lag_table(jobs), refresh=True)
-            except KeyboardInterrupt:
-                return
-        jobs = mon.measure(interval)
-    if json_out:
-        print_json({"jobs": [j.as_dict() for j in jobs]})
-    else:
-        console.print(_lag_table(jobs))
-    if topics and any(j.error for j in jobs):
-        raise typer.Exit(EXIT_NOT_FOUND)
-
-
-# --------------------------------------------------------------------------- replay
-
-
-def replay(
-    ctx: typer.Context,
-    topic: str = typer.Argument(..., help="the topic to replay"),
-    from_: str = typer.Option(
-        ..., "--from", help="start of the range: ISO-8601 (UTC unless offset) or epoch ms"
-    ),
-    to: str | None = typer.Option(
-        None, "--to", help="end of the range, exclusive (default: up to the end offsets)"
-    ),
-    store: str | None = typer.Option(
-        None, "--store", help="sqlite:///PATH or cassandra://HOST:PORT/KEYSPACE [env RDG_STORE]"
-    ),
-    bootstrap: str | None = typer.Option(
-        None, "--bootstrap", help="Kafka bootstrap HOST:PORT [env RDG_BOOTSTRAP]"
-    ),
-    slack_s: float | None = typer.Option(
-        None,
-        "--slack",
-        help="seconds read beyond each end of the range for out-of-order records "
-        "(default: the job's out-of-orderness + allowed lateness)",
-    ),
-    json_out: bool = typer.Option(False, "--json", help="print the result as JSON"),
-) -> None:
-    """Backfill a time range of a topic into the store through its own consumer group.
-
-    Merges are idempotent, so replaying what the job already processed changes no answer.
-    """
-    from jobs.cli_run import summary_table
-    from jobs.replay import parse_range, run_replay
-
-    settings = get_settings(ctx, store=store, bootstrap=bootstrap)
-    spec = select_specs(settings, [topic], False)[0]
-    rng = parse_range(from_, to)
-    slack_ms = None if slack_s is None else int(slack_s * 1000)
-    if json_out:
-        result = run_replay(
-            spec,
-            rng,
-            bootstrap=settings.bootstrap,
-            store=spec.store or settings.store,
-            state_dir=settings.state_path,
-            state_backend=settings.state_backend,
-            slack_ms=slack_ms,
-        )
-        print_json(result.as_dict())
-    else:
-        console.print(
-            f"replaying {spec.topic} [{to_iso(rng.from_ms)}, "
-            f"{to_iso(rng.to_ms) if rng.to_ms is not None else 'end'}) "
-            f"into {spec.store or settings.store}",
-            highlight=False,
-        )
-        bar = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("records"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        with bar:
-            task = bar.add_task(spec.topic, total=None)
-
-            def on_plan(plan: list[Any]) -> None:
-                bar.update(task, total=sum(p.records for p in plan))
-
-            def on_progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            result = run_replay(
-                spec,
-                rng,
-                bootstrap=settings.bootstrap,
-                store=spec.store or settings.store,
-                state_dir=settings.state_path,
-                state_backend=settings.state_backend,
-                slack_ms=slack_ms,
-                on_plan=on_plan,
-                on_progress=on_progress,
-            )
-        console.print(summary_table([result.summary]))
-        console.print(
-            f"{result.summary.events_read:,} records in the range, "
-            f"{result.skipped:,} read around it and skipped, "
-            f"{result.partitions} partitions, {result.elapsed_s:.1f} s "
-            f"(consumer group {result.group})",
-            highlight=False,
-        )
-    if not result.finished:
-        fail(
-            f"the replay stopped before the end of the range; run it again to finish "
-            f"(checkpoints in {result.checkpoint_dir})",
-            130,
-        )
 
 
 def register(app: typer.Typer) -> None:

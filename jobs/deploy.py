@@ -3,7 +3,7 @@
 ``rdg deploy`` starts one detached *supervisor* process per job (``python -m
 jobs.supervisor``, its own session, so it outlives the CLI); the supervisor runs the job's
 worker processes (``python -m jobs.worker``) and keeps its status file current (see
-jobs/supervisor.py for the layout on disk).
+jobs/status.py for the layout on disk).
 
 Everything here works from the status file and /proc, never from ``Popen`` objects, so
 any later ``rdg`` process can list, stop or inspect a job.
@@ -18,27 +18,32 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ingest.errors import ConfigError, RDGError
+
+# job states and process checks live in their own modules; their names stay importable
+# from here
+from jobs.jobinfo import Checkpoint, JobInfo, deployed_jobs, job_info, job_state, last_checkpoint
+from jobs.procs import (
+    POLL_S,
+    live_pids,
+    process_alive,
+    send_signal,
+    supervisor_marker,
+    wait_gone,
+    worker_marker,
+)
 from jobs.spec import JobSpec
-from jobs.supervisor import (
-    S_FAILED,
+from jobs.status import (
     S_RUNNING,
-    S_STARTING,
     S_STOPPED,
-    S_STOPPING,
     SUPERVISOR_MODULE,
-    W_RESTARTING,
     W_STOPPED,
-    WORKER_MODULE,
     JobStatus,
-    checkpoint_dir,
     deploy_dir,
-    now_ms,
     read_status,
     status_path,
     supervisor_log_path,
@@ -47,6 +52,7 @@ from jobs.supervisor import (
 )
 
 __all__ = [
+    "Checkpoint",
     "DeployOutcome",
     "JobInfo",
     "OpsError",
@@ -59,13 +65,15 @@ __all__ = [
     "live_pids",
     "process_alive",
     "stop_jobs",
+    "supervisor_marker",
+    "wait_gone",
+    "worker_marker",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_READY_TIMEOUT_S = 90.0
 DEFAULT_STOP_TIMEOUT_S = 60.0
-_POLL_S = 0.1
 
 
 class OpsError(RDGError):
@@ -75,217 +83,6 @@ class OpsError(RDGError):
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
         self.exit_code = exit_code
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def _proc_stat_state(pid: int) -> str | None:
-    """The state letter from /proc/<pid>/stat (None where there is no /proc)."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return "gone"
-    except OSError:
-        return None
-    # the command name is in parentheses and may contain spaces
-    return raw.rsplit(")", 1)[-1].split()[0] if ")" in raw else None
-
-
-def _cmdline(pid: int) -> list[str] | None:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return None
-    return [a.decode("utf-8", "replace") for a in raw.split(b"\0") if a]
-
-
-def process_alive(pid: int | None, marker: Sequence[str] = ()) -> bool:
-    """True if ``pid`` is a live (not zombie) process whose command line contains every
-    string in ``marker`` (guards against a recycled pid)."""
-    if not pid or pid <= 0:
-        return False
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our exited child
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    state = _proc_stat_state(pid)
-    if state in ("gone", "Z", "X"):
-        return False
-    if marker:
-        cmd = _cmdline(pid)
-        if cmd is not None:
-            joined = "\0".join(cmd)
-            return all(m in joined for m in marker)
-    return True
-
-
-def supervisor_marker(job: str) -> tuple[str, ...]:
-    return (SUPERVISOR_MODULE, job)
-
-
-def worker_marker(job: str, worker: str) -> tuple[str, ...]:
-    return (WORKER_MODULE, job, worker)
-
-
-def live_pids(status: JobStatus) -> dict[str, int]:
-    """The recorded processes of a job that are still alive: name -> pid."""
-    out: dict[str, int] = {}
-    if process_alive(status.supervisor_pid, supervisor_marker(status.job)):
-        out["supervisor"] = status.supervisor_pid
-    for w in status.workers.values():
-        if w.pid and process_alive(w.pid, worker_marker(status.job, w.worker)):
-            out[w.worker] = w.pid
-    return out
-
-
-def _signal(pid: int, sig: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.kill(pid, sig)
-
-
-def wait_gone(
-    pids: dict[str, int], job: str, deadline: float, clock: Callable[[], float] = time.monotonic
-) -> dict[str, int]:
-    """Poll until the processes are gone or the deadline passes; returns the survivors."""
-    remaining = dict(pids)
-    while remaining:
-        remaining = {
-            name: pid
-            for name, pid in remaining.items()
-            if process_alive(
-                pid, supervisor_marker(job) if name == "supervisor" else worker_marker(job, name)
-            )
-        }
-        if not remaining or clock() >= deadline:
-            break
-        time.sleep(_POLL_S)
-    return remaining
-
-
-# --------------------------------------------------------------------------- job state
-
-
-def job_state(status: JobStatus | None, alive: dict[str, int] | None = None) -> str:
-    """running | starting | restarting | stopping | stopped | crashed, from the status file
-    and which of its processes are alive (``alive`` as from :func:`live_pids`)."""
-    if status is None:
-        return "stopped"
-    alive = live_pids(status) if alive is None else alive
-    if status.state == S_FAILED:
-        return "crashed"
-    if "supervisor" not in alive:
-        if status.state == S_STOPPED and not alive:
-            return "stopped"
-        # the supervisor died without saying it stopped, or gave up (state failed)
-        return "crashed"
-    if status.state == S_STOPPING:
-        return "stopping"
-    if status.state == S_STOPPED:  # written just before the supervisor exits
-        return "stopping"
-    if status.state == S_STARTING:
-        return "starting"
-    ws = list(status.workers.values())
-    if any(not w.ready or w.state == W_RESTARTING or w.worker not in alive for w in ws):
-        return "restarting"
-    return "running"
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    id: int
-    worker: str
-    created_ms: int
-
-
-def last_checkpoint(directory: Path) -> Checkpoint | None:
-    """The newest committed checkpoint manifest in a job's checkpoint dir, if any."""
-    from jobs.lag import read_manifests
-
-    manifests = read_manifests(directory)
-    if not manifests:
-        return None
-    m = manifests[0]
-    return Checkpoint(int(m["id"]), str(m.get("worker", "?")), int(m.get("created_ms", 0)))
-
-
-@dataclass
-class JobInfo:
-    """What ``rdg jobs`` shows for one job."""
-
-    job: str
-    topic: str
-    state: str
-    workers: list[dict[str, Any]]
-    supervisor_pid: int | None
-    parallelism: int | None
-    started_ms: int | None
-    uptime_s: float | None
-    restarts: int
-    last_checkpoint_id: int | None
-    last_checkpoint_worker: str | None
-    last_checkpoint_age_s: float | None
-    error: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def job_info(state_dir: Path, spec: JobSpec | None, job: str, at_ms: int | None = None) -> JobInfo:
-    """The state of one job (deployed or not) from its status file, /proc and checkpoints."""
-    at = now_ms() if at_ms is None else at_ms
-    status = read_status(status_path(state_dir, job))
-    alive = live_pids(status) if status is not None else {}
-    state = job_state(status, alive)
-    workers: list[dict[str, Any]] = []
-    if status is not None:
-        for w in status.workers.values():
-            up = w.worker in alive
-            workers.append(
-                {
-                    "worker": w.worker,
-                    "pid": w.pid,
-                    "alive": up,
-                    "state": w.state if up or w.state == W_RESTARTING else W_STOPPED,
-                    "started_ms": w.started_ms,
-                    "uptime_s": round((at - w.started_ms) / 1000, 1)
-                    if up and w.started_ms
-                    else None,
-                    "restarts": w.restarts,
-                    "last_exit_code": w.last_exit_code,
-                    "log": w.log,
-                }
-            )
-    ck = last_checkpoint(checkpoint_dir(state_dir, job))
-    running = status is not None and "supervisor" in alive
-    topic = spec.topic if spec is not None else (status.topic if status else "?")
-    return JobInfo(
-        job=job,
-        topic=topic,
-        state=state,
-        workers=workers,
-        supervisor_pid=status.supervisor_pid if status else None,
-        parallelism=status.parallelism if status else (spec.parallelism if spec else None),
-        started_ms=status.started_ms if status else None,
-        uptime_s=round((at - status.started_ms) / 1000, 1) if status and running else None,
-        restarts=sum(w.restarts for w in status.workers.values()) if status else 0,
-        last_checkpoint_id=ck.id if ck else None,
-        last_checkpoint_worker=ck.worker if ck else None,
-        last_checkpoint_age_s=round((at - ck.created_ms) / 1000, 1) if ck else None,
-        error=status.error if status else None,
-    )
-
-
-def deployed_jobs(state_dir: Path) -> list[str]:
-    """Jobs that have a status file under the state dir."""
-    d = state_dir / "deploy"
-    if not d.is_dir():
-        return []
-    return sorted(p.name for p in d.iterdir() if (p / "status.json").is_file())
 
 
 # --------------------------------------------------------------------------- deploy
@@ -340,10 +137,10 @@ def _stop_leftovers(status: JobStatus, timeout: float) -> None:
         return
     log.warning("stopping leftover processes of %s: %s", status.job, alive)
     for pid in alive.values():
-        _signal(pid, signal.SIGTERM)
+        send_signal(pid, signal.SIGTERM)
     survivors = wait_gone(alive, status.job, time.monotonic() + timeout)
     for pid in survivors.values():
-        _signal(pid, signal.SIGKILL)
+        send_signal(pid, signal.SIGKILL)
     wait_gone(survivors, status.job, time.monotonic() + 10)
 
 
@@ -441,11 +238,11 @@ def _await_ready(
             break
         if time.monotonic() >= deadline:
             for job, (spec, proc) in pending.items():
-                _signal(proc.pid, signal.SIGTERM)
+                send_signal(proc.pid, signal.SIGTERM)
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(DEFAULT_STOP_TIMEOUT_S)
                 if proc.poll() is None:
-                    _signal(proc.pid, signal.SIGKILL)
+                    send_signal(proc.pid, signal.SIGKILL)
                     proc.wait()
                 status = read_status(status_path(state_dir, job))
                 if status is not None:
@@ -459,7 +256,7 @@ def _await_ready(
                     exit_code=1,
                 )
             break
-        time.sleep(_POLL_S)
+        time.sleep(POLL_S)
     return [outcomes[j] for j in launched]
 
 
@@ -563,17 +360,17 @@ def stop_jobs(
                 write_status(status_path(state_dir, job), status)
             continue
         if "supervisor" in alive:
-            _signal(alive["supervisor"], signal.SIGTERM)
+            send_signal(alive["supervisor"], signal.SIGTERM)
         else:  # crashed supervisor: stop its orphaned workers ourselves
             for pid in alive.values():
-                _signal(pid, signal.SIGTERM)
+                send_signal(pid, signal.SIGTERM)
         waiting[job] = (topic, status, alive)
     deadline = time.monotonic() + timeout
     for job, (topic, status, alive) in waiting.items():
         survivors = wait_gone(alive, job, deadline)
         killed = bool(survivors)
         for pid in survivors.values():
-            _signal(pid, signal.SIGKILL)
+            send_signal(pid, signal.SIGKILL)
         if survivors:
             wait_gone(survivors, job, time.monotonic() + 10)
         # the supervisor writes "stopped" itself; make sure it holds after a kill too
