@@ -77,6 +77,14 @@ _EID = itemgetter("event_id")
 _TS_EID = itemgetter("ts", "event_id")
 
 
+def _column(cols: dict[str, list[Any]], events: list[Any], field: str) -> list[Any]:
+    """events' values of `field`, extracted once per batch."""
+    col = cols.get(field)
+    if col is None:
+        col = cols[field] = list(map(itemgetter(field), events))
+    return col
+
+
 class GraphOperator(Operator):
     def __init__(self, uid: str, settings: GraphSettings) -> None:
         super().__init__(uid)
@@ -130,13 +138,18 @@ class GraphOperator(Operator):
         events.sort(key=_TS_EID)
         ts_col = list(map(_TS, events))
         eid_col = list(map(_EID, events))
-        b_col = [t - t % bucket_ms for t in ts_col]
+        b0 = ts_col[0] - ts_col[0] % bucket_ms
+        if ts_col[-1] < b0 + bucket_ms:  # sorted by ts: the whole batch is in one bucket
+            b_col = [b0] * len(ts_col)
+        else:
+            b_col = [t - t % bucket_ms for t in ts_col]
         late_col = [b <= final_upto for b in b_col] if min(b_col) <= final_upto else None
         updates = 0
+        cols: dict[str, list[Any]] = {}  # field -> column, shared by the node and edge merges
         for nc in rule.nodes:
-            updates += self._merge_nodes(nc, events, ts_col, eid_col)
+            updates += self._merge_nodes(nc, events, ts_col, eid_col, cols)
         for ec in rule.edges:
-            updates += self._merge_edges(ec, events, ts_col, b_col, late_col)
+            updates += self._merge_edges(ec, events, ts_col, b_col, late_col, cols)
         metrics.inc("graph_updates", updates)
         if late_col is not None:
             late_v = [
@@ -227,15 +240,20 @@ class GraphOperator(Operator):
         return out, dups
 
     def _merge_nodes(
-        self, nc: NodeColumn, events: list[Any], ts_col: list[int], eid_col: list[str]
+        self,
+        nc: NodeColumn,
+        events: list[Any],
+        ts_col: list[int],
+        eid_col: list[str],
+        cols: dict[str, list[Any]],
     ) -> int:
-        get_id = itemgetter(nc.field)
         if nc.optional:
             idx = [i for i, e in enumerate(events) if e.get(nc.field)]
             events = [events[i] for i in idx]
             ts_col = [ts_col[i] for i in idx]
             eid_col = [eid_col[i] for i in idx]
-        ids = list(map(get_id, events))
+            cols = {}  # other rows: not the shared columns
+        ids = _column(cols, events, nc.field)
         last = dict(zip(ids, ts_col, strict=True))
         first = dict(zip(reversed(ids), reversed(ts_col), strict=True))
         props = [
@@ -244,7 +262,7 @@ class GraphOperator(Operator):
                 dict(
                     zip(
                         ids,
-                        zip(ts_col, eid_col, map(itemgetter(f), events), strict=True),
+                        zip(ts_col, eid_col, _column(cols, events, f), strict=True),
                         strict=True,
                     )
                 ),
@@ -294,6 +312,7 @@ class GraphOperator(Operator):
         ts_col: list[int],
         b_col: list[int],
         late_col: list[bool] | None,
+        cols: dict[str, list[Any]],
     ) -> int:
         if ec.optional:
             idx = [i for i, e in enumerate(events) if e.get(ec.dst_field)]
@@ -301,10 +320,11 @@ class GraphOperator(Operator):
             ts_col = [ts_col[i] for i in idx]
             b_col = [b_col[i] for i in idx]
             late_col = [late_col[i] for i in idx] if late_col is not None else None
+            cols = {}  # other rows: not the shared columns
         pairs = list(
             zip(
-                map(itemgetter(ec.src_field), events),
-                map(itemgetter(ec.dst_field), events),
+                _column(cols, events, ec.src_field),
+                _column(cols, events, ec.dst_field),
                 strict=True,
             )
         )
@@ -333,23 +353,33 @@ class GraphOperator(Operator):
                 m[e] = cur
                 dirty.add(e)
         # hourly buckets: distinct events per (edge, hour), late ones left out
-        if late_col is None:
-            counts = Counter(zip(pairs, b_col, strict=True))
+        per_bucket: list[tuple[int, Counter[tuple[str, str]]]]
+        if late_col is None and b_col[0] == b_col[-1]:  # b_col is sorted: one bucket
+            per_bucket = [(b_col[0], Counter(pairs))]
         else:
-            counts = Counter(compress(zip(pairs, b_col, strict=True), map(not_, late_col)))
+            keys = zip(pairs, b_col, strict=True)
+            by_bucket: dict[int, Counter[tuple[str, str]]] = {}
+            for (pair, b), n in Counter(
+                keys if late_col is None else compress(keys, map(not_, late_col))
+            ).items():
+                c = by_bucket.get(b)
+                if c is None:
+                    c = by_bucket[b] = Counter()
+                c[pair] = n
+            per_bucket = list(by_bucket.items())
         dirty_b = self._dirty_buckets
-        maps: dict[int, Any] = {}
-        for (pair, b), n in counts.items():
-            bm = maps.get(b)
-            if bm is None:
-                bm = maps[b] = self._buckets.ns(b)
-                if b not in self._bucket_live:
-                    self._bucket_live.add(b)
-                    bisect.insort(self._bucket_ns, b)
-            e = key_of[pair]
-            bm[e] = bm[e] + n
-            dirty_b.add((b, e))
-        return len(pairs) + sum(counts.values())
+        counted = 0
+        for b, counts in per_bucket:
+            bm = self._buckets.ns(b)
+            if b not in self._bucket_live:
+                self._bucket_live.add(b)
+                bisect.insort(self._bucket_ns, b)
+            for pair, n in counts.items():
+                e = key_of[pair]
+                bm[e] = bm[e] + n
+                dirty_b.add((b, e))
+            counted += counts.total()
+        return len(pairs) + counted
 
     def _dedup_map(self, maps: dict[int, Any], h: int) -> Any:
         m = maps[h] = self._dedup.ns(h)
