@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import typer
@@ -118,16 +119,18 @@ def replay(
     spec = select_specs(settings, [topic], False)[0]
     rng = parse_range(from_, to)
     slack_ms = None if slack_s is None else int(slack_s * 1000)
+    replay_range = partial(
+        run_replay,
+        spec,
+        rng,
+        bootstrap=settings.bootstrap,
+        store=spec.store or settings.store,
+        state_dir=settings.state_path,
+        state_backend=settings.state_backend,
+        slack_ms=slack_ms,
+    )
     if json_out:
-        result = run_replay(
-            spec,
-            rng,
-            bootstrap=settings.bootstrap,
-            store=spec.store or settings.store,
-            state_dir=settings.state_path,
-            state_backend=settings.state_backend,
-            slack_ms=slack_ms,
-        )
+        result = replay_range()
         print_json(result.as_dict())
     else:
         console.print(
@@ -153,17 +156,7 @@ def replay(
             def on_progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            result = run_replay(
-                spec,
-                rng,
-                bootstrap=settings.bootstrap,
-                store=spec.store or settings.store,
-                state_dir=settings.state_path,
-                state_backend=settings.state_backend,
-                slack_ms=slack_ms,
-                on_plan=on_plan,
-                on_progress=on_progress,
-            )
+            result = replay_range(on_plan=on_plan, on_progress=on_progress)
         console.print(summary_table([result.summary]))
         console.print(
             f"{result.summary.events_read:,} records in the range, "
