@@ -1,7 +1,8 @@
-"""Declares the one C extension; everything else about the project is in pyproject.toml.
+"""Declares the C extensions; everything else about the project is in pyproject.toml.
 
-schemas/_avrofast.c is the native Avro decoder. It is optional: without a C compiler the
-install still succeeds and decoding falls back to the generated pure-Python decoder.
+schemas/_avrofast.c is the native Avro decoder and ingest/_columns.c the group-by kernels
+of the columnar operators. Both are optional: without a C compiler the install still
+succeeds and the pure-Python equivalents are used (slower; `make test` says so).
 """
 
 from setuptools import Extension, setup
@@ -13,6 +14,12 @@ setup(
             sources=["schemas/_avrofast.c"],
             optional=True,
             extra_compile_args=["-O2"],
-        )
+        ),
+        Extension(
+            "ingest._columns",
+            sources=["ingest/_columns.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
     ]
 )

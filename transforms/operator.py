@@ -32,6 +32,7 @@ from operator import itemgetter, not_
 from typing import Any, NamedTuple
 
 from graphstore.model import BucketWrite, EdgeWrite, NodeWrite, PropVersion
+from ingest.columns import pair_spans, spans
 from ingest.deadletter import DeadLetter
 from ingest.operators.base import Operator, TaskContext
 from transforms.columns import EdgeColumn, NodeColumn, column_rule_for
@@ -254,33 +255,27 @@ class GraphOperator(Operator):
             eid_col = [eid_col[i] for i in idx]
             cols = {}  # other rows: not the shared columns
         ids = _column(cols, events, nc.field)
-        last = dict(zip(ids, ts_col, strict=True))
-        first = dict(zip(reversed(ids), reversed(ts_col), strict=True))
-        props = [
-            (
-                name,
-                dict(
-                    zip(
-                        ids,
-                        zip(ts_col, eid_col, _column(cols, events, f), strict=True),
-                        strict=True,
-                    )
-                ),
-            )
-            for name, f in nc.props
-        ]
+        # rows are sorted by (ts, event_id): a key's first row has its least ts, its last
+        # row its greatest ts and its latest property versions
+        uniq, firsts, lasts, _ = spans(ids)
+        props = [(name, _column(cols, events, f)) for name, f in nc.props]
         m = self._nodes.ns(None)
         get, base = m.get, m.base
         dirty = self._dirty_nodes
         typ = nc.type
-        for nid, hi in last.items():
+        for nid, fi, li in zip(uniq, firsts, lasts, strict=True):
             k = (typ, nid)
             cur = get(k)
             if cur is None and base is not None:
                 cur = base.get(k)
-            lo = first[nid]
+            lo = ts_col[fi]
+            hi = ts_col[li]
             if cur is None:
-                cur = [lo, hi, {name: latest[nid] for name, latest in props} if props else None]
+                cur = [
+                    lo,
+                    hi,
+                    {name: (hi, eid_col[li], col[li]) for name, col in props} if props else None,
+                ]
                 changed = True
             else:
                 changed = False
@@ -294,11 +289,11 @@ class GraphOperator(Operator):
                     pd = cur[2]
                     if pd is None:
                         pd = cur[2] = {}
-                    for name, latest in props:
-                        v = latest[nid]
+                    eid = eid_col[li]
+                    for name, col in props:
                         old = pd.get(name)
-                        if old is None or v[0] > old[0] or (v[0] == old[0] and v[1] > old[1]):
-                            pd[name] = v
+                        if old is None or hi > old[0] or (hi == old[0] and eid > old[1]):
+                            pd[name] = (hi, eid, col[li])
                             changed = True
             if changed:
                 m[k] = cur
@@ -321,27 +316,22 @@ class GraphOperator(Operator):
             b_col = [b_col[i] for i in idx]
             late_col = [late_col[i] for i in idx] if late_col is not None else None
             cols = {}  # other rows: not the shared columns
-        pairs = list(
-            zip(
-                _column(cols, events, ec.src_field),
-                _column(cols, events, ec.dst_field),
-                strict=True,
-            )
-        )
-        last = dict(zip(pairs, ts_col, strict=True))
-        first = dict(zip(reversed(pairs), reversed(ts_col), strict=True))
+        src = _column(cols, events, ec.src_field)
+        dst = _column(cols, events, ec.dst_field)
+        uniq, firsts, lasts, counts_of = pair_spans(src, dst)
         m = self._edges.ns(None)
         get, base = m.get, m.base
         dirty = self._dirty_edges
         key_of: dict[tuple[str, str], EdgeSpec] = {}
         st, et, dt = ec.src_type, ec.edge_type, ec.dst_type
-        for pair, hi in last.items():
+        for pair, fi, li in zip(uniq, firsts, lasts, strict=True):
             e = (st, pair[0], et, dt, pair[1])
             key_of[pair] = e
             cur = get(e)
             if cur is None and base is not None:
                 cur = base.get(e)
-            lo = first[pair]
+            lo = ts_col[fi]
+            hi = ts_col[li]
             if cur is None:
                 m[e] = [lo, hi]
                 dirty.add(e)
@@ -353,18 +343,18 @@ class GraphOperator(Operator):
                 m[e] = cur
                 dirty.add(e)
         # hourly buckets: distinct events per (edge, hour), late ones left out
-        per_bucket: list[tuple[int, Counter[tuple[str, str]]]]
+        per_bucket: list[tuple[int, dict[tuple[str, str], int]]]
         if late_col is None and b_col[0] == b_col[-1]:  # b_col is sorted: one bucket
-            per_bucket = [(b_col[0], Counter(pairs))]
+            per_bucket = [(b_col[0], dict(zip(uniq, counts_of, strict=True)))]
         else:
-            keys = zip(pairs, b_col, strict=True)
-            by_bucket: dict[int, Counter[tuple[str, str]]] = {}
+            keys = zip(zip(src, dst, strict=True), b_col, strict=True)
+            by_bucket: dict[int, dict[tuple[str, str], int]] = {}
             for (pair, b), n in Counter(
                 keys if late_col is None else compress(keys, map(not_, late_col))
             ).items():
                 c = by_bucket.get(b)
                 if c is None:
-                    c = by_bucket[b] = Counter()
+                    c = by_bucket[b] = {}
                 c[pair] = n
             per_bucket = list(by_bucket.items())
         dirty_b = self._dirty_buckets
@@ -378,8 +368,8 @@ class GraphOperator(Operator):
                 e = key_of[pair]
                 bm[e] = bm[e] + n
                 dirty_b.add((b, e))
-            counted += counts.total()
-        return len(pairs) + counted
+            counted += sum(counts.values())
+        return len(src) + counted
 
     def _dedup_map(self, maps: dict[int, Any], h: int) -> Any:
         m = maps[h] = self._dedup.ns(h)

@@ -1,0 +1,217 @@
+/*
+ * ingest._columns: group-by kernels for columnar operators.
+ *
+ * An operator that merges a batch into keyed state needs, for every distinct key of a
+ * column, where the key first and last occurs and how often. In Python that takes two
+ * dict(zip(...)) passes and a Counter (and, for a key made of two columns, a tuple per
+ * row); these kernels do it in one pass and build a pair tuple only once per distinct
+ * pair. ingest/columns.py holds the pure-Python equivalents (used when this module was not
+ * built) and the tests check the two agree.
+ *
+ * spans(keys) -> (distinct keys in first-occurrence order, first index, last index, count)
+ * pair_spans(a, b) -> the same for the keys (a[i], b[i]); the distinct keys are tuples.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+typedef struct {
+    Py_ssize_t *first;
+    Py_ssize_t *last;
+    Py_ssize_t *count;
+    Py_ssize_t used;
+} Slots;
+
+static int
+slots_init(Slots *s, Py_ssize_t n)
+{
+    size_t size = (size_t)(n > 0 ? n : 1) * sizeof(Py_ssize_t);
+    s->first = PyMem_Malloc(size);
+    s->last = PyMem_Malloc(size);
+    s->count = PyMem_Malloc(size);
+    s->used = 0;
+    if (s->first == NULL || s->last == NULL || s->count == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void
+slots_free(Slots *s)
+{
+    PyMem_Free(s->first);
+    PyMem_Free(s->last);
+    PyMem_Free(s->count);
+}
+
+/* Records occurrence i of the key whose slot is stored in `table` under `key`; a new key
+ * gets the next slot and `fresh` (a new reference, or the key itself) joins `uniq`. */
+static int
+observe(PyObject *table, PyObject *key, Py_ssize_t i, Slots *s, PyObject *uniq,
+        PyObject *(*make_fresh)(PyObject *, PyObject *), PyObject *a)
+{
+    PyObject *slot = PyDict_GetItemWithError(table, key);
+    if (slot != NULL) {
+        Py_ssize_t k = PyLong_AsSsize_t(slot);
+        s->last[k] = i;
+        s->count[k] += 1;
+        return 0;
+    }
+    if (PyErr_Occurred())
+        return -1; /* unhashable key */
+    Py_ssize_t k = s->used++;
+    s->first[k] = s->last[k] = i;
+    s->count[k] = 1;
+    PyObject *index = PyLong_FromSsize_t(k);
+    if (index == NULL)
+        return -1;
+    int rc = PyDict_SetItem(table, key, index);
+    Py_DECREF(index);
+    if (rc < 0)
+        return -1;
+    PyObject *fresh = make_fresh == NULL ? Py_NewRef(key) : make_fresh(a, key);
+    if (fresh == NULL)
+        return -1;
+    rc = PyList_Append(uniq, fresh);
+    Py_DECREF(fresh);
+    return rc;
+}
+
+static PyObject *
+int_list(const Py_ssize_t *values, Py_ssize_t n)
+{
+    PyObject *list = PyList_New(n);
+    if (list == NULL)
+        return NULL;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *v = PyLong_FromSsize_t(values[i]);
+        if (v == NULL) {
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, i, v);
+    }
+    return list;
+}
+
+static PyObject *
+result(PyObject *uniq, Slots *s)
+{
+    PyObject *first = int_list(s->first, s->used);
+    PyObject *last = first ? int_list(s->last, s->used) : NULL;
+    PyObject *count = last ? int_list(s->count, s->used) : NULL;
+    if (count == NULL) {
+        Py_XDECREF(first);
+        Py_XDECREF(last);
+        Py_DECREF(uniq);
+        return NULL;
+    }
+    return Py_BuildValue("(NNNN)", uniq, first, last, count);
+}
+
+static PyObject *
+columns_spans(PyObject *module, PyObject *keys)
+{
+    (void)module;
+    if (!PyList_Check(keys)) {
+        PyErr_SetString(PyExc_TypeError, "spans(keys): keys must be a list");
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(keys);
+    Slots s;
+    PyObject *table = PyDict_New();
+    PyObject *uniq = PyList_New(0);
+    if (table == NULL || uniq == NULL || slots_init(&s, n) < 0) {
+        Py_XDECREF(table);
+        Py_XDECREF(uniq);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (observe(table, PyList_GET_ITEM(keys, i), i, &s, uniq, NULL, NULL) < 0) {
+            Py_DECREF(table);
+            Py_DECREF(uniq);
+            slots_free(&s);
+            return NULL;
+        }
+    }
+    Py_DECREF(table);
+    PyObject *out = result(uniq, &s);
+    slots_free(&s);
+    return out;
+}
+
+static PyObject *
+make_pair(PyObject *a, PyObject *b)
+{
+    return PyTuple_Pack(2, a, b);
+}
+
+static PyObject *
+columns_pair_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 2 || !PyList_Check(args[0]) || !PyList_Check(args[1]) ||
+        PyList_GET_SIZE(args[0]) != PyList_GET_SIZE(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "pair_spans(a, b): two lists of the same length");
+        return NULL;
+    }
+    PyObject *a = args[0], *b = args[1];
+    Py_ssize_t n = PyList_GET_SIZE(a);
+    Slots s;
+    PyObject *outer = PyDict_New(); /* a -> {b -> slot} */
+    PyObject *uniq = PyList_New(0);
+    if (outer == NULL || uniq == NULL || slots_init(&s, n) < 0) {
+        Py_XDECREF(outer);
+        Py_XDECREF(uniq);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *ka = PyList_GET_ITEM(a, i);
+        PyObject *inner = PyDict_GetItemWithError(outer, ka);
+        if (inner == NULL) {
+            if (PyErr_Occurred())
+                goto error;
+            inner = PyDict_New();
+            if (inner == NULL)
+                goto error;
+            int rc = PyDict_SetItem(outer, ka, inner);
+            Py_DECREF(inner); /* the outer dict holds it */
+            if (rc < 0)
+                goto error;
+        }
+        if (observe(inner, PyList_GET_ITEM(b, i), i, &s, uniq, make_pair, ka) < 0)
+            goto error;
+    }
+    Py_DECREF(outer);
+    PyObject *out = result(uniq, &s);
+    slots_free(&s);
+    return out;
+error:
+    Py_DECREF(outer);
+    Py_DECREF(uniq);
+    slots_free(&s);
+    return NULL;
+}
+
+static PyMethodDef columns_methods[] = {
+    {"spans", (PyCFunction)columns_spans, METH_O,
+     "spans(keys) -> (distinct keys in first-occurrence order, first index, last index, "
+     "count)"},
+    {"pair_spans", (PyCFunction)(void (*)(void))columns_pair_spans, METH_FASTCALL,
+     "pair_spans(a, b) -> spans of the keys (a[i], b[i]), the distinct keys as tuples"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef columns_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "ingest._columns",
+    .m_doc = "Group-by kernels for columnar operators (see ingest/_columns.c).",
+    .m_size = -1,
+    .m_methods = columns_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__columns(void)
+{
+    return PyModule_Create(&columns_module);
+}
