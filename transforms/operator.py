@@ -364,9 +364,14 @@ class GraphOperator(Operator):
             if b not in self._bucket_live:
                 self._bucket_live.add(b)
                 bisect.insort(self._bucket_ns, b)
+            # bm[e] reads through a Python __missing__ for new keys: inline the lookup
+            bget, bbase, deleted = bm.get, bm.base, bm.deleted
             for pair, n in counts.items():
                 e = key_of[pair]
-                bm[e] = bm[e] + n
+                old = bget(e)
+                if old is None and bbase is not None and not (deleted and e in deleted):
+                    old = bbase.get(e)
+                bm[e] = n if old is None else old + n
                 dirty_b.add((b, e))
             counted += sum(counts.values())
         return len(src) + counted
