@@ -11,7 +11,6 @@ tuple is then made once per distinct pair, not per row) or from the equivalent P
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable
 from typing import Any
 
 try:  # built by `pip install` when a C compiler exists
@@ -28,7 +27,7 @@ Spans = tuple[list[Any], list[int], list[int], list[int]]
 NATIVE = _columns is not None
 
 
-def py_spans(keys: list[Hashable]) -> Spans:
+def py_spans(keys: list[Any]) -> Spans:
     """The pure-Python ``spans``."""
     n = len(keys)
     last = dict(zip(keys, range(n), strict=True))
@@ -38,7 +37,7 @@ def py_spans(keys: list[Hashable]) -> Spans:
     return uniq, [first[k] for k in uniq], [last[k] for k in uniq], [counts[k] for k in uniq]
 
 
-def py_pair_spans(a: list[Hashable], b: list[Hashable]) -> Spans:
+def py_pair_spans(a: list[Any], b: list[Any]) -> Spans:
     """The pure-Python ``pair_spans``."""
     if len(a) != len(b):
         raise TypeError("pair_spans(a, b): two lists of the same length")

@@ -25,10 +25,8 @@ the end of the input.  A merge that changes nothing writes nothing.
 from __future__ import annotations
 
 import bisect
-from collections import Counter
 from dataclasses import dataclass
-from itertools import compress
-from operator import itemgetter, not_
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 from graphstore.model import BucketWrite, EdgeWrite, NodeWrite, PropVersion
@@ -343,37 +341,36 @@ class GraphOperator(Operator):
                 m[e] = cur
                 dirty.add(e)
         # hourly buckets: distinct events per (edge, hour), late ones left out
-        per_bucket: list[tuple[int, dict[tuple[str, str], int]]]
-        if late_col is None and b_col[0] == b_col[-1]:  # b_col is sorted: one bucket
-            per_bucket = [(b_col[0], dict(zip(uniq, counts_of, strict=True)))]
+        # Rows are sorted by ts, so each bucket is one run of rows; a bucket already final
+        # (late_col holds per bucket) is skipped whole: its rows are the late ones.
+        if b_col[0] == b_col[-1]:
+            runs = [(b_col[0], 0, len(b_col))]
         else:
-            keys = zip(zip(src, dst, strict=True), b_col, strict=True)
-            by_bucket: dict[int, dict[tuple[str, str], int]] = {}
-            for (pair, b), n in Counter(
-                keys if late_col is None else compress(keys, map(not_, late_col))
-            ).items():
-                c = by_bucket.get(b)
-                if c is None:
-                    c = by_bucket[b] = {}
-                c[pair] = n
-            per_bucket = list(by_bucket.items())
+            bs, b_first, b_last, _ = spans(b_col)
+            runs = [(b, f, lst + 1) for b, f, lst in zip(bs, b_first, b_last, strict=True)]
         dirty_b = self._dirty_buckets
         counted = 0
-        for b, counts in per_bucket:
+        for b, start, end in runs:
+            if late_col is not None and late_col[start]:
+                continue
+            if end - start == len(src):
+                pairs, counts = uniq, counts_of
+            else:
+                pairs, _, _, counts = pair_spans(src[start:end], dst[start:end])
             bm = self._buckets.ns(b)
             if b not in self._bucket_live:
                 self._bucket_live.add(b)
                 bisect.insort(self._bucket_ns, b)
             # bm[e] reads through a Python __missing__ for new keys: inline the lookup
             bget, bbase, deleted = bm.get, bm.base, bm.deleted
-            for pair, n in counts.items():
+            for pair, n in zip(pairs, counts, strict=True):
                 e = key_of[pair]
                 old = bget(e)
                 if old is None and bbase is not None and not (deleted and e in deleted):
                     old = bbase.get(e)
                 bm[e] = n if old is None else old + n
                 dirty_b.add((b, e))
-            counted += sum(counts.values())
+            counted += end - start
         return len(src) + counted
 
     def _dedup_map(self, maps: dict[int, Any], h: int) -> Any:
