@@ -168,44 +168,63 @@ class GraphOperator(Operator):
     def _dedup_batch(self, values: list[Any], timestamps: list[int]) -> tuple[list[Any], int]:
         """The events whose id was not seen within the dedup window (first one wins).
 
-        The usual batch lies in one hour. Then a repeat inside the batch is a duplicate of
-        its first occurrence (less than an hour apart), and one C-level membership pass
-        over the three hour maps that could hold its ids shows whether any was seen
-        before; if none was, the first occurrences are kept and recorded at once.
-        Anything else goes event by event.
+        Most rows of a batch lie in one hour h. C-level membership passes over the three
+        hour maps that could hold its ids find the ids seen before; the rows of those, and
+        of ids with a row outside hour h, go event by event (exact, with the window check).
+        For every other id a repeat inside the batch is a duplicate of its first occurrence
+        (both in hour h, less than an hour apart): the first occurrences are kept and
+        recorded at once. The order of the result does not
+        matter (the operator sorts it next).
         """
         window = self.settings.dedup_window_ms
-        if values:
-            h = timestamps[0] // window
-            if min(timestamps) >= h * window and max(timestamps) < (h + 1) * window:
-                eids = list(map(_EID, values))
-                # id -> index of its first occurrence (the reversed zip's last write wins)
-                first = dict(zip(reversed(eids), range(len(eids) - 1, -1, -1), strict=True))
-                dups = len(eids) - len(first)
-                if not self._any_seen(h, list(first) if dups else eids):
-                    if dups:
-                        kept = sorted(first.values())
-                        values = list(map(values.__getitem__, kept))
-                        timestamps = list(map(timestamps.__getitem__, kept))
-                        eids = list(map(eids.__getitem__, kept))
-                    self._dedup.ns(h).update(zip(eids, timestamps, strict=True))
-                    return values, dups
-        return self._dedup_each(values, timestamps)
+        if not values:
+            return values, 0
+        h = timestamps[len(timestamps) // 2] // window
+        lo, hi = h * window, (h + 1) * window
+        eids = list(map(_EID, values))
+        # id -> index of its first occurrence (the reversed zip's last write wins)
+        first = dict(zip(reversed(eids), range(len(eids) - 1, -1, -1), strict=True))
+        seen = self._seen_ids(h, list(first))
+        if seen is None:  # cannot tell at C speed (e.g. a RocksDB base)
+            return self._dedup_each(values, timestamps)
+        if min(timestamps) < lo or max(timestamps) >= hi:
+            # ids with a row outside hour h (late or straddling rows) also go one by one
+            seen.update(eids[i] for i, t in enumerate(timestamps) if not lo <= t < hi)
+        if seen:
+            rows = [i for i, e in enumerate(eids) if e in seen]
+            checked, dups = self._dedup_each(
+                list(map(values.__getitem__, rows)), list(map(timestamps.__getitem__, rows))
+            )
+            for e in seen:
+                first.pop(e, None)
+            kept = sorted(first.values())
+            dups += len(eids) - len(rows) - len(kept)
+        else:
+            checked, dups = [], len(eids) - len(first)
+            kept = sorted(first.values()) if dups else list(range(len(eids)))
+        if len(kept) < len(eids):
+            values = list(map(values.__getitem__, kept))
+            timestamps = list(map(timestamps.__getitem__, kept))
+            eids = list(map(eids.__getitem__, kept))
+        self._dedup.ns(h).update(zip(eids, timestamps, strict=True))
+        return values + checked if checked else values, dups
 
-    def _any_seen(self, h: int, eids: list[str]) -> bool:
-        """Whether any of `eids` is recorded in hours h - 1, h or h + 1 (True when it
-        cannot tell at C speed, e.g. a RocksDB base)."""
+    def _seen_ids(self, h: int, eids: list[str]) -> set[str] | None:
+        """The ids of `eids` recorded in hours h - 1, h or h + 1; None when that cannot be
+        told at C speed (a base without __contains__, e.g. RocksDB)."""
         maps: dict[int, Any] = {}
+        seen: set[str] = set()
         for hh in (h - 1, h, h + 1):
             m = maps.get(hh) or self._dedup_map(maps, hh)
-            if m and any(map(m.__contains__, eids)):
-                return True
+            if m:
+                seen.update(filter(m.__contains__, eids))
             base = m.base
             if base is not None:
                 contains = getattr(base, "__contains__", None)
-                if contains is None or any(map(contains, eids)):
-                    return True
-        return False
+                if contains is None:
+                    return None
+                seen.update(filter(contains, eids))
+        return seen
 
     def _dedup_each(self, values: list[Any], timestamps: list[int]) -> tuple[list[Any], int]:
         window = self.settings.dedup_window_ms

@@ -171,3 +171,35 @@ def test_graph_with_checkpoints_mid_run_on_each_backend(tmp_path: Path, backend:
     assert len(result.checkpoints) >= 3
     compare(store.dump(), expected_graph(topic, events))
     store.close()
+
+
+def test_dedup_within_and_across_batches_and_hours() -> None:
+    """Repeats of an id count once when less than an hour apart and again when further
+    apart, whether they meet in one batch, across batches, or straddle an hour."""
+    from ingest import MemorySource
+    from tests.schemas.conftest import sample
+    from transforms.sink import NullGraphSink
+
+    hour = 3_600_000
+    t0 = 1_767_225_600_000  # an hour boundary
+    rows = [
+        ("a", t0 + 10),
+        ("b", t0 + 20),
+        ("a", t0 + 30),  # repeat in the batch
+        ("a", t0 + 40),  # and again
+        ("c", t0 + hour - 5),
+        ("b", t0 + 50),  # batch 2: b seen in the state
+        ("b", t0 + 60),  # twice
+        ("d", t0 + hour + 10),  # the next hour, in the same batch
+        ("c", t0 + hour + 20),  # c from the previous hour, 25 ms apart: a duplicate
+        ("a", t0 + 2 * hour + 100),  # more than an hour after a: counted again
+        ("a", t0 + 2 * hour + 200),  # and its repeat in the batch is a duplicate
+    ]
+    events = [sample("playback", event_id=e, ts=t, profile_id=f"p-{e}") for e, t in rows]
+    want_dups = 6  # rows 3, 4, 6, 7, 9 and 11
+    for batch in (5, 3, 100):
+        env = StreamEnvironment("dedup", max_batch=batch)
+        build_graph_job(env, "playback", MemorySource([events], batch_size=batch), NullGraphSink())
+        summary = JobSummary.of("playback", env.execute())
+        assert summary.duplicates_dropped == want_dups, batch
+        assert summary.events_read == len(events)
