@@ -404,24 +404,33 @@ class GraphOperator(Operator):
         if not (self._dirty_nodes or self._dirty_edges or self._dirty_buckets):
             return
         part = f"{self.settings.source or self.settings.topic}/{self.ctx.partition}"
+        # Nodes and edges are never deleted one by one: read the delta, then the base.
         nodes_m = self._nodes.ns(None)
-        edges_m = self._edges.ns(None)
+        get, base = nodes_m.get, nodes_m.base
         nodes = []
+        cur: Any
         for k in self._dirty_nodes:
-            typ, nid = k
-            first, last, pd = nodes_m.lookup(k)
+            cur = get(k)
+            if cur is None and base is not None:
+                cur = base.get(k)
+            first, last, pd = cur
             props = {n: PropVersion(v, t, e) for n, (t, e, v) in pd.items()} if pd else {}
-            nodes.append(NodeWrite(typ, nid, first, last, props))
+            nodes.append(NodeWrite(k[0], k[1], first, last, props))
+        edges_m = self._edges.ns(None)
+        get, base = edges_m.get, edges_m.base
         edges = []
         for e in self._dirty_edges:
-            first, last = edges_m.lookup(e)
-            s_t, s_i, et, d_t, d_i = e
-            edges.append(EdgeWrite(s_t, s_i, et, d_t, d_i, first, last))
+            cur = get(e)
+            if cur is None and base is not None:
+                cur = base.get(e)
+            edges.append(EdgeWrite(*e, cur[0], cur[1]))
         buckets = []
+        maps: dict[int, Any] = {}
         for b, e in self._dirty_buckets:
-            count = self._buckets.ns(b).lookup(e)
-            s_t, s_i, et, d_t, d_i = e
-            buckets.append(BucketWrite(s_t, s_i, et, d_t, d_i, b, part, count))
+            bm = maps.get(b)
+            if bm is None:
+                bm = maps[b] = self._buckets.ns(b)
+            buckets.append(BucketWrite(*e, b, part, bm.lookup(e)))
         self._dirty_nodes = set()
         self._dirty_edges = set()
         self._dirty_buckets = set()
