@@ -77,7 +77,7 @@ def store_bench(edges: int, skip_cassandra: bool) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=500_000, help="playback events for (a)")
-    ap.add_argument("--repeat", type=int, default=2, help="best of N runs for (a)")
+    ap.add_argument("--repeat", type=int, default=5, help="best of N runs for (a)")
     ap.add_argument("--edges", type=int, default=1_000_000, help="graph size for (b) and (c)")
     ap.add_argument("--skip-cassandra", action="store_true")
     ap.add_argument("--skip-stores", action="store_true", help="only (a)")

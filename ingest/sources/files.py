@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -134,18 +135,14 @@ class FileSource(Source):
         for p in sorted(self._iters):
             if p in self._done:
                 continue
-            it = self._iters[p]
-            vals: list[Any] = []
             try:
-                for _ in range(n):
-                    vals.append(next(it))
-                eop = False
-            except StopIteration:
-                eop = True
+                vals: list[Any] = list(islice(self._iters[p], n))
             except Exception as exc:  # a corrupt file: name it, with the position
                 raise ConnectorError(
-                    f"cannot read {self._files[p]} at record {self._pos[p] + len(vals)}: {exc}"
+                    f"cannot read {self._files[p]} in the {n} records from record "
+                    f"{self._pos[p]}: {exc}"
                 ) from exc
+            eop = len(vals) < n
             self._pos[p] += len(vals)
             if eop:
                 self._done.add(p)
