@@ -306,11 +306,12 @@ Decoder_decode_block(Decoder *self, PyObject *const *args, Py_ssize_t nargs)
     }
     const unsigned char *base = (const unsigned char *)PyBytes_AS_STRING(args[0]);
     Cursor c = {base + pos, base + size};
-    PyObject *records = PyList_New(count);
+    /* `count` comes from a block header, which may be corrupt: grow the list as records
+     * decode rather than trusting it for an allocation. */
+    PyObject *records = PyList_New(0);
     if (records == NULL)
         return NULL;
-    Py_ssize_t done = 0;
-    for (; done < count; done++) {
+    for (Py_ssize_t done = 0; done < count; done++) {
         const unsigned char *start = c.p;
         PyObject *record = read_record(self, &c);
         if (record == NULL) {
@@ -322,11 +323,12 @@ Decoder_decode_block(Decoder *self, PyObject *const *args, Py_ssize_t nargs)
             c.p = start; /* the caller decodes from here carefully */
             break;
         }
-        PyList_SET_ITEM(records, done, record);
-    }
-    if (done < count && PyList_SetSlice(records, done, count, NULL) < 0) {
-        Py_DECREF(records);
-        return NULL;
+        int rc = PyList_Append(records, record);
+        Py_DECREF(record);
+        if (rc < 0) {
+            Py_DECREF(records);
+            return NULL;
+        }
     }
     return Py_BuildValue("(Nn)", records, (Py_ssize_t)(c.p - base));
 }
