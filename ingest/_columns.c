@@ -30,6 +30,9 @@ slots_init(Slots *s, Py_ssize_t n)
     s->count = PyMem_Malloc(size);
     s->used = 0;
     if (s->first == NULL || s->last == NULL || s->count == NULL) {
+        PyMem_Free(s->first);
+        PyMem_Free(s->last);
+        PyMem_Free(s->count);
         PyErr_NoMemory();
         return -1;
     }
@@ -117,24 +120,31 @@ columns_spans(PyObject *module, PyObject *keys)
         PyErr_SetString(PyExc_TypeError, "spans(keys): keys must be a list");
         return NULL;
     }
-    Py_ssize_t n = PyList_GET_SIZE(keys);
+    /* A snapshot: a key's __hash__/__eq__ (or a finalizer) may change the list. */
+    PyObject *snap = PySequence_Tuple(keys);
+    if (snap == NULL)
+        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(snap);
     Slots s;
     PyObject *table = PyDict_New();
     PyObject *uniq = PyList_New(0);
     if (table == NULL || uniq == NULL || slots_init(&s, n) < 0) {
         Py_XDECREF(table);
         Py_XDECREF(uniq);
+        Py_DECREF(snap);
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (observe(table, PyList_GET_ITEM(keys, i), i, &s, uniq, NULL, NULL) < 0) {
+        if (observe(table, PyTuple_GET_ITEM(snap, i), i, &s, uniq, NULL, NULL) < 0) {
             Py_DECREF(table);
             Py_DECREF(uniq);
+            Py_DECREF(snap);
             slots_free(&s);
             return NULL;
         }
     }
     Py_DECREF(table);
+    Py_DECREF(snap);
     PyObject *out = result(uniq, &s);
     slots_free(&s);
     return out;
@@ -155,18 +165,26 @@ columns_pair_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "pair_spans(a, b): two lists of the same length");
         return NULL;
     }
-    PyObject *a = args[0], *b = args[1];
-    Py_ssize_t n = PyList_GET_SIZE(a);
+    /* Snapshots: a key's __hash__/__eq__ (or a finalizer) may change the lists. */
+    PyObject *a = PySequence_Tuple(args[0]);
+    PyObject *b = a ? PySequence_Tuple(args[1]) : NULL;
+    if (b == NULL) {
+        Py_XDECREF(a);
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(a);
     Slots s;
     PyObject *outer = PyDict_New(); /* a -> {b -> slot} */
     PyObject *uniq = PyList_New(0);
     if (outer == NULL || uniq == NULL || slots_init(&s, n) < 0) {
         Py_XDECREF(outer);
         Py_XDECREF(uniq);
+        Py_DECREF(a);
+        Py_DECREF(b);
         return NULL;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *ka = PyList_GET_ITEM(a, i);
+        PyObject *ka = PyTuple_GET_ITEM(a, i);
         PyObject *inner = PyDict_GetItemWithError(outer, ka);
         if (inner == NULL) {
             if (PyErr_Occurred())
@@ -179,16 +197,20 @@ columns_pair_spans(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             if (rc < 0)
                 goto error;
         }
-        if (observe(inner, PyList_GET_ITEM(b, i), i, &s, uniq, make_pair, ka) < 0)
+        if (observe(inner, PyTuple_GET_ITEM(b, i), i, &s, uniq, make_pair, ka) < 0)
             goto error;
     }
     Py_DECREF(outer);
+    Py_DECREF(a);
+    Py_DECREF(b);
     PyObject *out = result(uniq, &s);
     slots_free(&s);
     return out;
 error:
     Py_DECREF(outer);
     Py_DECREF(uniq);
+    Py_DECREF(a);
+    Py_DECREF(b);
     slots_free(&s);
     return NULL;
 }

@@ -29,12 +29,15 @@ NATIVE = _columns is not None
 
 def py_spans(keys: list[Any]) -> Spans:
     """The pure-Python ``spans``."""
-    n = len(keys)
-    last = dict(zip(keys, range(n), strict=True))
-    first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+    first: dict[Any, int] = {}
+    last: dict[Any, int] = {}
+    for i, k in enumerate(keys):
+        if k not in first:
+            first[k] = i  # keeps the first object among equal keys, as the kernel does
+        last[k] = i
     counts = Counter(keys)
-    uniq = sorted(first, key=first.__getitem__)
-    return uniq, [first[k] for k in uniq], [last[k] for k in uniq], [counts[k] for k in uniq]
+    uniq = list(first)
+    return uniq, list(first.values()), [last[k] for k in uniq], [counts[k] for k in uniq]
 
 
 def py_pair_spans(a: list[Any], b: list[Any]) -> Spans:

@@ -239,11 +239,12 @@ Decoder_decode_many(Decoder *self, PyObject *const *args, Py_ssize_t nargs)
     }
     const char *header = nargs == 2 ? PyBytes_AS_STRING(args[1]) : "";
     Py_ssize_t hsize = nargs == 2 ? PyBytes_GET_SIZE(args[1]) : 0;
-    PyObject *seq = PySequence_Fast(args[0], "decode_many needs a sequence of messages");
+    /* A snapshot: a finalizer run by an allocation below may change the caller's list. */
+    PyObject *seq = PySequence_Tuple(args[0]);
     if (seq == NULL)
         return NULL;
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
+    Py_ssize_t count = PyTuple_GET_SIZE(seq);
+    PyObject **items = &PyTuple_GET_ITEM(seq, 0);
     PyObject *records = PyList_New(0);
     PyObject *failed = PyList_New(0);
     if (records == NULL || failed == NULL)
@@ -341,8 +342,10 @@ parse_leaf(PyObject *spec, Leaf *leaf)
     leaf->owner = NULL;
     leaf->symbols = NULL;
     leaf->nsymbols = 0;
-    if (PyLong_Check(spec)) {
+    if (PyLong_CheckExact(spec)) {
         long kind = PyLong_AsLong(spec);
+        if (kind == -1 && PyErr_Occurred())
+            return -1;
         if (kind < K_NULL || kind > K_STRING) {
             PyErr_Format(PyExc_ValueError, "unknown leaf kind %ld", kind);
             return -1;
@@ -352,6 +355,10 @@ parse_leaf(PyObject *spec, Leaf *leaf)
     }
     PyObject *symbols;
     long kind;
+    if (!PyTuple_Check(spec)) {
+        PyErr_SetString(PyExc_TypeError, "leaf must be kind or (KIND_ENUM, symbols)");
+        return -1;
+    }
     if (!PyArg_ParseTuple(spec, "lO!;leaf must be kind or (KIND_ENUM, symbols)", &kind,
                           &PyTuple_Type, &symbols))
         return -1;
@@ -390,8 +397,16 @@ static int
 parse_field(PyObject *spec, Field *f)
 {
     PyObject *name, *type;
+    if (!PyTuple_Check(spec)) {
+        PyErr_SetString(PyExc_TypeError, "field must be (name, type)");
+        return -1;
+    }
     if (!PyArg_ParseTuple(spec, "UO;field must be (name, type)", &name, &type))
         return -1;
+    if (!PyUnicode_CheckExact(name)) {
+        PyErr_SetString(PyExc_TypeError, "field names must be exact str");
+        return -1;
+    }
     Py_INCREF(name);
     PyUnicode_InternInPlace(&name);
     f->name = name;

@@ -411,11 +411,13 @@ def read_avro_container(source: str | Path | IO[bytes]) -> Iterator[dict[str, An
             left = block.num_records
             while left:
                 if native is not None:
-                    records, pos = native.decode_block(data, pos, left)
+                    # in chunks: a corrupt count must not build one huge list
+                    want = min(left, 65536)
+                    records, pos = native.decode_block(data, pos, want)
                     yield from records
                     left -= len(records)
-                    if not left:
-                        break
+                    if len(records) == want:
+                        continue
                 # One record the slow way: the one the native decoder refused, if any.
                 left -= 1
                 if stream is not None:
@@ -430,6 +432,12 @@ def read_avro_container(source: str | Path | IO[bytes]) -> Iterator[dict[str, An
                         reader, data, pos, names, what, exact=False
                     )
                 yield record
+            if pos != len(data):
+                raise DecodeError(
+                    CORRUPT,
+                    f"{name}: a block holds {len(data) - pos} bytes after its "
+                    f"{block.num_records} records (corrupt block?)",
+                )
     except DecodeError:
         raise
     except Exception as exc:  # fastavro: bad sync marker, codec error, truncated file

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest import columns
+from ingest import _columns, columns
 from ingest.columns import pair_spans, py_pair_spans, py_spans, spans
 
 KEYS = st.lists(st.sampled_from(["a", "b", "c", "d", "", "é", 1, (2, "x")]), max_size=60)
@@ -58,3 +58,30 @@ def test_errors() -> None:
         py_pair_spans(["a"], ["x", "y"])
     with pytest.raises(TypeError):
         pair_spans(["a"], [["x"]])
+
+
+def test_kernels_survive_keys_that_change_the_list() -> None:
+    keys: list[Any] = []
+
+    class Meddler:
+        def __hash__(self) -> int:
+            return 1
+
+        def __eq__(self, other: object) -> bool:
+            keys.clear()
+            return False
+
+    keys[:] = [Meddler(), Meddler(), Meddler()]
+    uniq, _, _, count = _columns.spans(keys)  # works on a snapshot: no crash
+    assert len(uniq) == 3 and count == [1, 1, 1]
+    a: list[Any] = []
+    b = ["x", "x"]
+    a[:] = [Meddler(), Meddler()]
+    assert len(_columns.pair_spans(a, b)[0]) == 2
+
+
+def test_equal_keys_keep_the_first_object() -> None:
+    for fn in (spans, py_spans):
+        uniq, first, last, count = fn([1, 1.0, True, "x"])
+        assert uniq == [1, "x"] and type(uniq[0]) is int
+        assert (first, last, count) == ([0, 3], [2, 3], [3, 1])

@@ -192,3 +192,37 @@ def test_serde_explains_what_the_native_decoder_refuses() -> None:
         serde.decode(bytes(data[:-1]))
     assert info.value.reason == "truncated"
     assert "position_ms" in str(info.value)
+
+
+def _container_with_block(schema: Any, body: bytes, count: int) -> bytes:
+    """An Avro container (null codec) whose one block is `count` records in `body`."""
+    sync = b"0123456789abcdef"
+    head = io.BytesIO()
+    fastavro.write.Writer(head, schema, sync_marker=sync).flush()
+
+    def long_bytes(n: int) -> bytes:
+        n = (n << 1) ^ (n >> 63)
+        out = bytearray()
+        while n > 127:
+            out.append((n & 127) | 128)
+            n >>= 7
+        out.append(n)
+        return bytes(out)
+
+    return head.getvalue() + long_bytes(count) + long_bytes(len(body)) + body + sync
+
+
+def test_container_blocks_are_read_whole_and_exactly() -> None:
+    from schemas.serde import read_avro_container
+
+    schema = registry.parsed_schema("login")
+    serde = AvroSerde("login")
+    recs = [sample("login", event_id=f"e-{i}") for i in range(5)]
+    body = b"".join(serde.encode(r) for r in recs)
+    assert list(read_avro_container(io.BytesIO(_container_with_block(schema, body, 5)))) == recs
+    # bytes left over after the block's records: corrupt, and said so
+    with pytest.raises(DecodeError, match="bytes after its 4 records"):
+        list(read_avro_container(io.BytesIO(_container_with_block(schema, body, 4))))
+    # a count larger than the block holds: the careful walker names the problem
+    with pytest.raises(DecodeError):
+        list(read_avro_container(io.BytesIO(_container_with_block(schema, body, 10**12))))
