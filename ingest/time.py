@@ -33,7 +33,7 @@ __all__ = [
 MIN_WATERMARK = -(2**63)
 MAX_WATERMARK = 2**63 - 1
 
-TimestampAssigner = Callable[[Any], int]
+TimestampAssigner = Callable[[Any], int | None]
 
 
 def field_getter(selector: Callable[[Any], Any] | str | int) -> Callable[[Any], Any]:
@@ -82,7 +82,7 @@ class WatermarkStrategy:
     """How event time and watermarks are derived for a source (frozen configuration)."""
 
     max_out_of_orderness_ms: int = 0
-    timestamp_assigner: Callable[[Any], int] | str | int | None = None
+    timestamp_assigner: Callable[[Any], int | None] | str | int | None = None
     idle_timeout_ms: int | None = None
     enabled: bool = True
 
@@ -104,7 +104,7 @@ class WatermarkStrategy:
         return WatermarkStrategy(enabled=False)
 
     def with_timestamp_assigner(
-        self, assigner: Callable[[Any], int] | str | int
+        self, assigner: Callable[[Any], int | None] | str | int
     ) -> WatermarkStrategy:
         return WatermarkStrategy(
             self.max_out_of_orderness_ms, assigner, self.idle_timeout_ms, self.enabled
@@ -117,7 +117,7 @@ class WatermarkStrategy:
             self.max_out_of_orderness_ms, self.timestamp_assigner, idle_timeout_ms, self.enabled
         )
 
-    def assigner(self) -> Callable[[Any], int] | None:
+    def assigner(self) -> Callable[[Any], int | None] | None:
         if self.timestamp_assigner is None:
             return None
         return field_getter(self.timestamp_assigner)

@@ -217,6 +217,8 @@ class JobRunner:
         if values:
             ts = self._timestamps(task, b)
             task.metrics.inc("records_in", len(values))
+            if None in ts:  # an assigner's "no timestamp": cheaper than raising per record
+                ts = self._checked_timestamps(task, ts)
             try:
                 hi = max(ts)
                 if type(hi) is not int:
@@ -231,7 +233,8 @@ class JobRunner:
             task.finished = True
             task.watermark.finished = True
 
-    def _timestamps(self, task: PartitionTask, b: PartitionBatch) -> list[int]:
+    def _timestamps(self, task: PartitionTask, b: PartitionBatch) -> list[Any]:
+        """The batch's timestamps: ints, or None where the assigner gave none."""
         assign = self._assigner
         if assign is None:
             if b.timestamps is None:

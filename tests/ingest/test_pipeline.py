@@ -208,6 +208,27 @@ def test_missing_timestamps_do_not_crash_the_job() -> None:
     assert r.metrics["timestamp_errors"] == 2
 
 
+def test_an_assigner_may_return_none_for_no_timestamp() -> None:
+    """None (like raising) means no timestamp: the record keeps its partition's time."""
+    env = StreamEnvironment("none-ts")
+    data = [("a", 5), ("b", None), ("c", 9), ("d", None)]
+    src = env.from_source(
+        MemorySource([data], batch_size=2),
+        WatermarkStrategy.for_monotonous_timestamps().with_timestamp_assigner(lambda r: r[1]),
+    )
+    seen: list[tuple[Any, int]] = []
+
+    class Stamps(CollectSink):
+        def add_batch(self, values: list[Any], timestamps: list[int]) -> None:
+            seen.extend(zip(values, timestamps, strict=True))
+
+    src.sink_to(Stamps())
+    r = env.execute()
+    # the records without one carry the partition's time before their batch (0 at first)
+    assert seen == [(("a", 5), 5), (("b", None), 0), (("c", 9), 9), (("d", None), 5)]
+    assert r.metrics["timestamp_errors"] == 2
+
+
 def test_no_timestamps_configured_is_a_clear_error() -> None:
     env = StreamEnvironment("no-ts")
     env.from_source(MemorySource([[1, 2]]), WatermarkStrategy()).sink_to(CollectSink())
