@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import compress
+from operator import itemgetter
 from typing import Any
 
 from ingest import (
@@ -20,7 +21,6 @@ from ingest import (
 from ingest.operators.base import Operator
 from ingest.runtime import JobResult
 from schemas.events import TS_MAX_MS, TS_MIN_MS
-from schemas.validate import InvalidEvent, validator_for
 from schemas.validate_batch import batch_validator_for, keep_mask
 from transforms.operator import GraphOperator, GraphSettings
 
@@ -48,6 +48,20 @@ def event_time(event: Any) -> int | None:
     return None
 
 
+def _not_an_event(value: Any) -> DeadLetter:
+    """The dead letter of a value that is not a decoded record."""
+    if isinstance(value, DeadLetter):
+        return value
+    if isinstance(value, InvalidRecord):
+        return DeadLetter(
+            value.reason,
+            value.raw,
+            "decode",
+            {"partition": value.partition, "position": value.position},
+        )
+    return DeadLetter(f"not an event object: {type(value).__name__}", value, "validate")
+
+
 class ValidateOperator(Operator):
     """Valid events go on, normalized; everything else becomes a dead letter with a reason.
 
@@ -56,58 +70,44 @@ class ValidateOperator(Operator):
 
     def __init__(self, uid: str, topic: str) -> None:
         super().__init__(uid)
-        self._validate = validator_for(topic)
         self._validate_batch = batch_validator_for(topic)
 
     def process(self, values: list[Any], timestamps: list[int]) -> None:
-        if set(map(type, values)) == {dict}:  # all decoded: validate column by column
-            valid, failed = self._validate_batch(values)
-            if not failed:
-                self.out.push(valid, timestamps)
-                return
-            mask = keep_mask(len(values), (i for i, _ in failed))
-            self.out.push(valid, list(compress(timestamps, mask)))
-            partition = {"partition": self.ctx.partition}
-            self._dead_letters(
-                [
-                    DeadLetter(f"{exc.reason}: {exc}", values[i], "validate", partition)
-                    for i, exc in failed
-                ],
-                [timestamps[i] for i, _ in failed],
-            )
+        # Decoded records are validated column by column; anything else (a decode failure
+        # the source passed on, a stray object) is a dead letter already.
+        if set(map(type, values)) == {dict}:
+            rows: list[int] | None = None
+            events, events_t = values, timestamps
+        else:
+            rows = [i for i, v in enumerate(values) if type(v) is dict]
+            events = list(map(values.__getitem__, rows))
+            events_t = list(map(timestamps.__getitem__, rows))
+        valid, failed = self._validate_batch(events)
+        if not failed and rows is None:
+            self.out.push(valid, events_t)
             return
-        validate = self._validate
-        good: list[Any] = []
-        good_t: list[int] = []
-        bad: list[Any] = []
-        bad_t: list[int] = []
-        for v, t in zip(values, timestamps, strict=True):
-            if type(v) is dict:
-                try:
-                    good.append(validate(v))
-                    good_t.append(t)
-                    continue
-                except InvalidEvent as exc:
-                    dl = DeadLetter(
-                        f"{exc.reason}: {exc}", v, "validate", {"partition": self.ctx.partition}
-                    )
-            elif isinstance(v, DeadLetter):
-                dl = v
-            elif isinstance(v, InvalidRecord):
-                dl = DeadLetter(
-                    v.reason, v.raw, "decode", {"partition": v.partition, "position": v.position}
-                )
-            else:
-                dl = DeadLetter(f"not an event object: {type(v).__name__}", v, "validate")
-            bad.append(dl)
-            bad_t.append(t)
-        self.out.push(good, good_t)
+        if failed:
+            mask = keep_mask(len(events), (i for i, _ in failed))
+            events_t = list(compress(events_t, mask))
+        self.out.push(valid, events_t)
+        partition = {"partition": self.ctx.partition}
+        # dead letters in input order: (input index, dead letter)
+        bad = [
+            (
+                i if rows is None else rows[i],
+                DeadLetter(f"{exc.reason}: {exc}", events[i], "validate", partition),
+            )
+            for i, exc in failed
+        ]
+        if rows is not None:
+            decoded = set(rows)
+            bad.extend((i, _not_an_event(v)) for i, v in enumerate(values) if i not in decoded)
+            bad.sort(key=itemgetter(0))
         if bad:
-            self._dead_letters(bad, bad_t)
-
-    def _dead_letters(self, bad: list[Any], timestamps: list[int]) -> None:
-        self.ctx.metrics.inc("dead_letters", len(bad))
-        self.side_output(DEAD_LETTERS.name).push(bad, timestamps)
+            self.ctx.metrics.inc("dead_letters", len(bad))
+            self.side_output(DEAD_LETTERS.name).push(
+                [dl for _, dl in bad], [timestamps[i] for i, _ in bad]
+            )
 
 
 def build_graph_job(

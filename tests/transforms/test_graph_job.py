@@ -203,3 +203,41 @@ def test_dedup_within_and_across_batches_and_hours() -> None:
         summary = JobSummary.of("playback", env.execute())
         assert summary.duplicates_dropped == want_dups, batch
         assert summary.events_read == len(events)
+
+
+def test_mixed_batches_dead_letter_everything_but_valid_events_in_order() -> None:
+    """A batch mixing decoded records with decode failures and stray objects: valid events
+    go on, everything else is a dead letter with its reason, in input order."""
+    from ingest import DeadLetter, InvalidRecord, MemorySource
+    from tests.schemas.conftest import sample
+    from transforms.sink import NullGraphSink
+
+    t0 = 1_767_225_600_000
+    values: list[Any] = [
+        sample("playback", event_id="ok-1", ts=t0),
+        InvalidRecord(b"\xff", "undecodable: not JSON", "0", 1),
+        sample("playback", event_id="   ", ts=t0 + 1),  # empty id after trimming
+        DeadLetter("truncated: cut short", b"\x02", "decode"),
+        sample("playback", event_id="ok-2", ts=t0 + 2),
+        42,
+    ]
+    for batch in (100, 2):
+        dead = CollectSink()
+        env = StreamEnvironment("mixed", max_batch=batch)
+        build_graph_job(
+            env,
+            "playback",
+            MemorySource([values], batch_size=batch),
+            NullGraphSink(),
+            dead_letter_sink=dead,
+        )
+        summary = JobSummary.of("playback", env.execute())
+        assert summary.dead_lettered == 4
+        assert [(d.reason.split(":")[0], d.step) for d in dead.values] == [
+            ("undecodable", "decode"),
+            ("bad_id", "validate"),
+            ("truncated", "decode"),
+            ("not an event object", "validate"),
+        ]
+        # two valid playback events: 4 node, 3 edge and 3 bucket updates each
+        assert summary.graph_updates == 2 * 10
