@@ -280,8 +280,21 @@ class AvroSerde:
             decoded, failed = native.decode_many(messages, header)
             if not failed:
                 return decoded, []
-            # Rare: explain the failures (or decode what the native decoder refused,
-            # like non-bytes messages) one by one, in input order.
+            # Rare: decode again only what the native decoder refused, which explains the
+            # failures (and accepts what it does not take, like bytearray messages).
+            refused = set(failed)
+            good = iter(decoded)
+            merged: list[dict[str, Any]] = []
+            errors: list[tuple[int, DecodeError]] = []
+            for i, data in enumerate(messages):
+                if i not in refused:
+                    merged.append(next(good))
+                    continue
+                try:
+                    merged.append(self.decode(data))
+                except DecodeError as err:
+                    errors.append((i, err))
+            return merged, errors
         records: list[dict[str, Any]] = []
         failures: list[tuple[int, DecodeError]] = []
         append = records.append

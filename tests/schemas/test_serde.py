@@ -549,3 +549,14 @@ def test_read_avro_container_errors(tmp_path: Path) -> None:
     cut.write_bytes(good.read_bytes()[:-30])
     with pytest.raises(DecodeError, match=r"cut\.avro"):
         list(read_avro_container(cut))
+
+
+def test_decode_batch_keeps_order_when_only_some_messages_are_redone(kind: str) -> None:
+    """What the fast path refuses (a bytearray, a bad message) is decoded again alone, and
+    the records still come back in input order."""
+    serde = SERDES[kind]("login")
+    good = [serde.encode(sample("login", event_id=f"e-{i}")) for i in range(4)]
+    messages = [good[0], bytearray(good[1]), good[2][:-1], good[3]]
+    records, failures = serde.decode_batch(messages)  # type: ignore[arg-type]
+    assert [r["event_id"] for r in records] == ["e-0", "e-1", "e-3"]
+    assert [(i, e.reason) for i, e in failures] == [(2, "truncated")]
