@@ -32,6 +32,7 @@ __all__ = [
     "not_found",
     "open_graph",
     "parse_direction",
+    "parse_edge_filter",
     "parse_edge_type",
     "parse_node",
     "parse_window",
@@ -73,6 +74,11 @@ def parse_edge_type(text: str) -> str:
             f"edge types: {', '.join(EDGE_TYPES)}"
         )
     return text
+
+
+def parse_edge_filter(text: str | None) -> str | None:
+    """An optional --edge-type: None (every type) or a known edge type."""
+    return None if text is None else parse_edge_type(text)
 
 
 def parse_direction(text: str) -> Direction:

@@ -28,6 +28,7 @@ from jobs.cli_args import (
     not_found,
     open_graph,
     parse_direction,
+    parse_edge_filter,
     parse_edge_type,
     parse_node,
     parse_window,
@@ -146,7 +147,7 @@ def neighbors(
     """The edges at a node, newest (by last seen) first."""
     node_ref = parse_node(ref)
     way = parse_direction(direction)
-    kind = parse_edge_type(edge_type) if edge_type is not None else None
+    kind = parse_edge_filter(edge_type)
     start, end = parse_window(since, until)
     positive("--limit", limit)
     with open_graph(ctx, store) as (graph, url):
@@ -226,7 +227,7 @@ def khop(
     positive("--hops", hops)
     positive("--limit-per-hop", limit_per_hop)
     way = parse_direction(direction)
-    kind = parse_edge_type(edge_type) if edge_type is not None else None
+    kind = parse_edge_filter(edge_type)
     with open_graph(ctx, store) as (graph, url):
         result = graph.khop(node_ref, hops, limit_per_hop, way, kind)
         if not result.edges:
@@ -285,7 +286,7 @@ def path(
     positive("--max-hops", max_hops)
     positive("--limit-per-hop", limit_per_hop)
     way = parse_direction(direction)
-    kind = parse_edge_type(edge_type) if edge_type is not None else None
+    kind = parse_edge_filter(edge_type)
     with open_graph(ctx, store) as (graph, url):
         found = graph.shortest_path(a, b, max_hops, way, kind, limit_per_hop)
         if found is None:
@@ -362,7 +363,7 @@ def export(
     positive("--hops", hops)
     positive("--limit-per-hop", limit_per_hop)
     way = parse_direction(direction)
-    kind = parse_edge_type(edge_type) if edge_type is not None else None
+    kind = parse_edge_filter(edge_type)
     kind_name = _export_format(fmt, out)
     if out.is_dir():
         raise ConfigError(f"--out {str(out)!r} is a directory; give a file name")
