@@ -76,6 +76,19 @@ _EID = itemgetter("event_id")
 _TS_EID = itemgetter("ts", "event_id")
 
 
+def _rows_with(field: str, events: list[Any], *cols: list[Any]) -> list[list[Any]]:
+    """The events where optional `field` is set, and the same rows of the parallel columns."""
+    rows = [i for i, e in enumerate(events) if e.get(field)]
+    return [list(map(col.__getitem__, rows)) for col in (events, *cols)]
+
+
+def _mark_live(key: int, live: set[int], ordered: list[int]) -> None:
+    """Registers a namespace (an hour) in a set and a sorted list of the live ones."""
+    if key not in live:
+        live.add(key)
+        bisect.insort(ordered, key)
+
+
 def _column(cols: dict[str, list[Any]], events: list[Any], field: str) -> list[Any]:
     """events' values of `field`, extracted once per batch."""
     col = cols.get(field)
@@ -206,16 +219,15 @@ class GraphOperator(Operator):
             values = list(map(values.__getitem__, kept))
             timestamps = list(map(timestamps.__getitem__, kept))
             eids = list(map(eids.__getitem__, kept))
-        self._dedup.ns(h).update(zip(eids, timestamps, strict=True))
+        self._dedup_hour(h).update(zip(eids, timestamps, strict=True))
         return values + checked if checked else values, dups
 
     def _seen_ids(self, h: int, eids: list[str]) -> set[str] | None:
         """The ids of `eids` recorded in hours h - 1, h or h + 1; None when that cannot be
         told at C speed (a base without __contains__, e.g. RocksDB)."""
-        maps: dict[int, Any] = {}
         seen: set[str] = set()
         for hh in (h - 1, h, h + 1):
-            m = maps.get(hh) or self._dedup_map(maps, hh)
+            m = self._dedup_hour(hh)
             if m:
                 seen.update(filter(m.__contains__, eids))
             base = m.base
@@ -236,7 +248,7 @@ class GraphOperator(Operator):
             h = ts // window
             m = maps.get(h)
             if m is None:
-                m = self._dedup_map(maps, h)
+                m = maps[h] = self._dedup_hour(h)
             seen = m.get(eid)
             if seen is None and m.base is not None:
                 seen = m.base.get(eid)
@@ -244,7 +256,7 @@ class GraphOperator(Operator):
                 for hh in (h - 1, h + 1):
                     mm = maps.get(hh)
                     if mm is None:
-                        mm = self._dedup_map(maps, hh)
+                        mm = maps[hh] = self._dedup_hour(hh)
                     seen = mm.get(eid)
                     if seen is None and mm.base is not None:
                         seen = mm.base.get(eid)
@@ -266,10 +278,7 @@ class GraphOperator(Operator):
         cols: dict[str, list[Any]],
     ) -> int:
         if nc.optional:
-            idx = [i for i, e in enumerate(events) if e.get(nc.field)]
-            events = [events[i] for i in idx]
-            ts_col = [ts_col[i] for i in idx]
-            eid_col = [eid_col[i] for i in idx]
+            events, ts_col, eid_col = _rows_with(nc.field, events, ts_col, eid_col)
             cols = {}  # other rows: not the shared columns
         ids = _column(cols, events, nc.field)
         # rows are sorted by (ts, event_id): a key's first row has its least ts, its last
@@ -327,11 +336,12 @@ class GraphOperator(Operator):
         cols: dict[str, list[Any]],
     ) -> int:
         if ec.optional:
-            idx = [i for i, e in enumerate(events) if e.get(ec.dst_field)]
-            events = [events[i] for i in idx]
-            ts_col = [ts_col[i] for i in idx]
-            b_col = [b_col[i] for i in idx]
-            late_col = [late_col[i] for i in idx] if late_col is not None else None
+            if late_col is None:
+                events, ts_col, b_col = _rows_with(ec.dst_field, events, ts_col, b_col)
+            else:
+                events, ts_col, b_col, late_col = _rows_with(
+                    ec.dst_field, events, ts_col, b_col, late_col
+                )
             cols = {}  # other rows: not the shared columns
         src = _column(cols, events, ec.src_field)
         dst = _column(cols, events, ec.dst_field)
@@ -377,9 +387,7 @@ class GraphOperator(Operator):
             else:
                 pairs, _, _, counts = pair_spans(src[start:end], dst[start:end])
             bm = self._buckets.ns(b)
-            if b not in self._bucket_live:
-                self._bucket_live.add(b)
-                bisect.insort(self._bucket_ns, b)
+            _mark_live(b, self._bucket_live, self._bucket_ns)
             # bm[e] reads through a Python __missing__ for new keys: inline the lookup
             bget, bbase, deleted = bm.get, bm.base, bm.deleted
             for pair, n in zip(pairs, counts, strict=True):
@@ -392,12 +400,10 @@ class GraphOperator(Operator):
             counted += end - start
         return len(src) + counted
 
-    def _dedup_map(self, maps: dict[int, Any], h: int) -> Any:
-        m = maps[h] = self._dedup.ns(h)
-        if h not in self._dedup_live:
-            self._dedup_live.add(h)
-            bisect.insort(self._dedup_ns, h)
-        return m
+    def _dedup_hour(self, h: int) -> Any:
+        """Hour h's map of seen ids, registered so that it is dropped once final."""
+        _mark_live(h, self._dedup_live, self._dedup_ns)
+        return self._dedup.ns(h)
 
     # -- writes ------------------------------------------------------------------------
     def _flush_writes(self) -> None:
@@ -424,13 +430,9 @@ class GraphOperator(Operator):
             if cur is None and base is not None:
                 cur = base.get(e)
             edges.append(EdgeWrite(*e, cur[0], cur[1]))
-        buckets = []
-        maps: dict[int, Any] = {}
-        for b, e in self._dirty_buckets:
-            bm = maps.get(b)
-            if bm is None:
-                bm = maps[b] = self._buckets.ns(b)
-            buckets.append(BucketWrite(*e, b, part, bm.lookup(e)))
+        buckets = [
+            BucketWrite(*e, b, part, self._buckets.ns(b).lookup(e)) for b, e in self._dirty_buckets
+        ]
         self._dirty_nodes = set()
         self._dirty_edges = set()
         self._dirty_buckets = set()
