@@ -112,6 +112,14 @@ def _discard(files: Sequence[IO[bytes]], temps: Sequence[Path]) -> None:
         temp.unlink(missing_ok=True)
 
 
+def _publish(files: Sequence[IO[bytes]], temps: Sequence[Path], paths: Sequence[Path]) -> None:
+    """Close the written temporary files and move them into place."""
+    for fo in files:
+        fo.close()
+    for temp, path in zip(temps, paths, strict=True):
+        os.replace(temp, path)
+
+
 def _check_partitions(partitions: int) -> None:
     if partitions < 1:
         raise ConfigError(f"partitions={partitions} must be at least 1")
@@ -169,10 +177,7 @@ def write_avro_files(
     except BaseException:
         _discard(files, temps)
         raise
-    for fo in files:
-        fo.close()
-    for temp, path in zip(temps, paths, strict=True):
-        os.replace(temp, path)
+    _publish(files, temps, paths)
     if skipped:
         log.info("%s: skipped events an Avro file cannot hold: %s", topic, dict(skipped))
     return paths
@@ -203,10 +208,7 @@ def write_jsonl_files(
     except BaseException:
         _discard(files, temps)
         raise
-    for fo in files:
-        fo.close()
-    for temp, path in zip(temps, paths, strict=True):
-        os.replace(temp, path)
+    _publish(files, temps, paths)
     return paths
 
 
