@@ -15,8 +15,8 @@ of those first) and require the record to use the whole input.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from schemas.errors import (
     CORRUPT,
@@ -27,6 +27,9 @@ from schemas.errors import (
     DecodeError,
 )
 
+if TYPE_CHECKING:  # the native decoder's type, from its stub (schemas/_avrofast.pyi)
+    from schemas._avrofast import Decoder as NativeDecoder
+
 try:  # the native decoder (schemas/_avrofast.c), built at install time when a compiler exists
     from schemas import _avrofast
 except ImportError:  # pragma: no cover - exercised only on machines without a C compiler
@@ -34,7 +37,6 @@ except ImportError:  # pragma: no cover - exercised only on machines without a C
 
 __all__ = [
     "CompiledDecoder",
-    "NativeDecoder",
     "careful_decode",
     "compile_decoder",
     "named_types",
@@ -416,20 +418,6 @@ def compile_decoder(
     exec(compile(source, f"<avro decoder {_type_name(schema)}>", "exec"), namespace)
     decode: CompiledDecoder = namespace["decode"]
     return decode
-
-
-class NativeDecoder(Protocol):
-    """schemas._avrofast.Decoder: raises schemas._avrofast.Fail on malformed input."""
-
-    def decode(self, data: bytes, pos: int = 0) -> dict[str, Any]: ...
-
-    def decode_many(
-        self, messages: Sequence[bytes], header: bytes = b""
-    ) -> tuple[list[dict[str, Any]], list[int]]: ...
-
-    def decode_block(
-        self, data: bytes, pos: int, count: int
-    ) -> tuple[list[dict[str, Any]], int]: ...
 
 
 def native_available() -> bool:
