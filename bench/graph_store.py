@@ -349,10 +349,19 @@ def wait_for_compactions(session: Any, timeout_s: float) -> float:
         time.sleep(1.0)  # polling the server's own task list, not guessing a duration
 
 
-def _looks_loaded(store: GraphStore, shape: GraphShape) -> bool:
-    """Cheap check for --reuse: the last generated profile and its edges are present."""
+def _looks_loaded(store: Any, shape: GraphShape) -> bool:
+    """Cheap check for --reuse: the last generated profile and its edges are present, with
+    newest-first copies (a keyspace loaded by an older version has index rows without them,
+    which read correctly but slowly, and would not measure this version)."""
     last = ("Profile", f"p{shape.profiles - 1}")
-    return store.get_node(last) is not None and bool(store.neighbors(last, limit=1))
+    if store.get_node(last) is None or not store.neighbors(last, limit=1):
+        return False
+    rows = store.session.execute(
+        f"SELECT last_seen FROM {store.config.keyspace}.adjacency_recent "
+        "WHERE node_type = %s AND node_id = %s LIMIT 1",
+        last,
+    )
+    return any(row[0] is not None for row in rows)
 
 
 def print_figures(label: str, figures: dict[str, float]) -> None:

@@ -22,13 +22,16 @@ from __future__ import annotations
 import heapq
 import logging
 import struct
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, groupby
+from operator import itemgetter
 from typing import Any
 
 from graphstore.base import merge_directions
 from graphstore.cassandra.writer import Binder, map_driver_error
-from graphstore.model import Direction, Edge, NodeRef, edge_sort_key, hour_bucket
+from graphstore.model import Direction, Edge, NodeRef, hour_bucket
 
 __all__ = ["AdjacencyReader", "map_values_sum", "pack_text_tuples"]
 
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 _MAX_HOUR = 2**62
 _IN_CHUNK = 256
+_MAX_NODES_PER_REQUEST = 64
+_NODE_ID = itemgetter(8)
 Request = tuple[Binder, tuple[Any, ...], int | None]
 """(statement binder, bind values, fetch size or None)."""
 _pack_i32 = struct.Struct(">i").pack
@@ -110,6 +115,10 @@ class _Scan:
     scanned: int = 0
     exhausted: bool = False
     fallback: bool = False
+    cut: int | None = None  # the hour of the limit-th edge, once found
+    truncated: bool = False  # ``rows`` is a page cut by PER PARTITION LIMIT
+    refill: bool = False  # ``rows`` ended at such a cut: read on from ``last_hour``
+    last_hour: int = 0
 
 
 @dataclass
@@ -118,32 +127,25 @@ class AdjacencyReader:
 
     session: Any
     target: str
-    recent_scan: Binder  # (node_type, node_id, hour_lo, hour_hi) -> hour, dir, et, ot, oid
+    recent_scan: Binder  # (node_type, node_id, hour_lo, hour_hi) -> hour, dir, et, ot, oid,
+    #                      first_seen, last_seen, count, node_id
+    recent_scan_many: Binder  # (node_type, [node_id...], hour_lo, hour_hi, per-node limit)
     lookup: Binder  # (node_type, node_id, [(dir, et, ot, oid)...]) -> adjacency rows
     partition: Binder  # (node_type, node_id) -> adjacency rows
     partition_dirs_typed: Binder  # (node_type, node_id, [dirs], edge_type) -> adjacency rows
     partition_dir: Binder  # (node_type, node_id, dir) -> adjacency rows
     concurrency: int = 64
+    frontier_batches: int = 4  # requests for the first pages of a frontier's nodes
     max_scan_factor: int = 4
     max_scan_extra: int = 256
 
     # -------------------------------------------------------------- plumbing
 
-    def _run(self, requests: Sequence[Request], action: str) -> list[Any]:
+    def run(self, requests: Sequence[Request], action: str) -> list[Any]:
         """Execute (binder, params, fetch_size) requests concurrently; ResultSets back."""
-        results: list[Any] = []
-        try:
-            for start in range(0, len(requests), self.concurrency):
-                futures = []
-                for binder, params, fetch_size in requests[start : start + self.concurrency]:
-                    bound = binder.bind(params)
-                    if fetch_size is not None:
-                        bound.fetch_size = fetch_size
-                    futures.append(self.session.execute_async(bound))
-                results.extend(f.result() for f in futures)
-        except Exception as exc:
-            raise map_driver_error(exc, self.target, action) from exc
-        return results
+        window = _Window(self, action)
+        futures = [window.submit(request) for request in requests]
+        return [window.result(future) for future in futures]
 
     # -------------------------------------------------------------- public
 
@@ -161,7 +163,7 @@ class AdjacencyReader:
             requests: list[Request] = [
                 (self.partition_dirs_typed, (r[0], r[1], dirs, edge_type), None) for r in refs
             ]
-            results = self._run(requests, f"read {edge_type} edges")
+            results = self.run(requests, f"read {edge_type} edges")
             return [
                 self._finish(ref, list(rs), direction, since, until, limit)
                 for ref, rs in zip(refs, results, strict=True)
@@ -196,112 +198,233 @@ class AdjacencyReader:
         until: int | None,
         limit: int,
     ) -> list[list[Edge]]:
+        # The scan always starts at the newest hour, also under ``until``: an edge's newest
+        # copy must be seen before its stale copies in older hours (which would otherwise
+        # pass for an edge last seen before ``until``).
         hour_lo = 0 if since is None else hour_bucket(since)
-        hour_hi = _MAX_HOUR if until is None else hour_bucket(until)
         page = limit + max(24, limit // 4)  # usually enough to finish the cut hour
         scans = [_Scan(ref) for ref in refs]
-        requests: list[Request] = [
-            (self.recent_scan, (s.ref[0], s.ref[1], hour_lo, hour_hi), page) for s in scans
-        ]
-        # A single node (a 1-hop query, the first hop of a walk): also read the first page
-        # of its adjacency partition. If that is the whole partition the answer is exact in
-        # one round trip; otherwise it is dropped and the index path continues.
-        speculate = len(refs) == 1
-        if speculate:
-            ref = refs[0]
-            if direction == "both":
-                requests.append((self.partition, (ref[0], ref[1]), page))
-            else:
-                requests.append((self.partition_dir, (ref[0], ref[1], direction), page))
-        first_pages = self._run(requests, "scan recent edges")
-        if speculate:
-            whole = first_pages.pop()
-            if not whole.has_more_pages:
-                return [self._finish(refs[0], whole.current_rows, direction, since, until, limit)]
-        for scan, result_set in zip(scans, first_pages, strict=True):
-            scan.rows = iter(result_set)  # further pages are fetched on demand
         max_scan = self.max_scan_factor * limit + self.max_scan_extra
-        active = scans
-        while active:
-            try:
-                for scan in active:
-                    self._collect(scan, direction, limit, max_scan)
-            except Exception as exc:  # a later index page failed to load
-                raise map_driver_error(exc, self.target, "scan recent edges") from exc
+        window = _Window(self, "scan recent edges")
+        # Each node's first page: one request for a single node (paged by the driver);
+        # for a frontier, a few requests each reading up to ``page`` rows of many nodes of
+        # one type (PER PARTITION LIMIT), which costs both sides far less than a request
+        # per node. A node whose page was cut by that limit continues on its own later.
+        batches: list[tuple[list[_Scan], Any]] = []
+        if len(scans) == 1:
+            scan = scans[0]
+            single: Request = (self.recent_scan, (*scan.ref, hour_lo, _MAX_HOUR), page)
+            batches.append(([scan], window.submit(single)))
+        else:
+            for group in _node_batches(scans, self.frontier_batches):
+                node_type = group[0].ref[0]
+                ids = [scan.ref[1] for scan in group]
+                params = (node_type, ids, hour_lo, _MAX_HOUR, page)
+                many: Request = (self.recent_scan_many, params, page * len(group) + 1)
+                batches.append((group, window.submit(many)))
+        # Rows that carry their edge (all rows this version writes) answer in this round;
+        # rows without (written before copies existed) are looked up in ``adjacency``, each
+        # lookup sent as soon as its node's page is in.
+        pending: list[tuple[_Scan, list[Any]]] = []
+        fallbacks: list[_Scan] = []
+        for group, future in batches:
+            for scan, rows, cut_short in self._pages(group, window.result(future), page):
+                scan.rows = rows
+                scan.truncated = cut_short
+                self._collect_checked(scan, direction, since, until, limit, max_scan)
+                if scan.fallback:
+                    fallbacks.append(scan)
+                elif scan.candidates:
+                    lookups = [window.submit(r) for r in self._lookup_requests(scan)]
+                    pending.append((scan, lookups))
+        for scan, futures in pending:
+            for future in futures:
+                self._add_survivors(scan, window.result(future), since, until)
+        if fallbacks:
+            self._fallback(fallbacks, direction, since, until, limit)
+        active = [s for s in scans if self._wants_more(s, limit)]
+        while active:  # cut pages, stale or filtered rows: continue the scans
+            refills = [s for s in active if s.refill]
+            if refills:
+                requests: list[Request] = [
+                    (self.recent_scan, (*s.ref, hour_lo, s.last_hour), page) for s in refills
+                ]
+                results = self.run(requests, "scan recent edges")
+                for scan, result_set in zip(refills, results, strict=True):
+                    scan.rows = iter(result_set)  # further pages are fetched on demand
+                    scan.refill = scan.truncated = False
+            for scan in active:
+                self._collect_checked(scan, direction, since, until, limit, max_scan)
             lookups = [s for s in active if s.candidates and not s.fallback]
             fallbacks = [s for s in active if s.fallback]
             self._lookup(lookups, since, until)
             if fallbacks:
-                log.debug(
-                    "recent-index scan too long for %d node(s); reading partitions", len(fallbacks)
-                )
-                self._scan_partitions(fallbacks, direction, since, until, limit)
-            active = [
-                s
-                for s in lookups
-                if len(s.survivors) < limit and not s.exhausted and not s.fallback
-            ]
+                self._fallback(fallbacks, direction, since, until, limit)
+            active = [s for s in active if self._wants_more(s, limit)]
         return [_top(s.survivors, limit) for s in scans]
 
-    def _collect(self, scan: _Scan, direction: Direction, limit: int, max_scan: int) -> None:
-        """Take candidates from the index until ``limit`` survivors are possible and the
-        hour of the last one is complete."""
-        need = limit - len(scan.survivors)
-        cut: int | None = None
+    @staticmethod
+    def _pages(
+        group: list[_Scan], result_set: Any, page: int
+    ) -> Iterator[tuple[_Scan, Iterator[Sequence[Any]], bool]]:
+        """Split a first-page result into (scan, its rows, whether PER PARTITION LIMIT cut
+        them). A single-node result is paged by the driver and never cut."""
+        if len(group) == 1:
+            yield group[0], iter(result_set), False
+            return
+        by_id = {scan.ref[1]: scan for scan in group}
+        rows = result_set.current_rows
+        done: set[str] = set()
+        for node_id, node_rows in groupby(rows, key=_NODE_ID):
+            node_list = list(node_rows)
+            done.add(node_id)
+            yield by_id[node_id], iter(node_list), len(node_list) >= page
+        for scan in group:
+            if scan.ref[1] not in done:  # no rows at all
+                yield scan, iter(()), False
+
+    @staticmethod
+    def _wants_more(scan: _Scan, limit: int) -> bool:
+        if scan.fallback:
+            return False
+        return scan.refill or (len(scan.survivors) < limit and not scan.exhausted)
+
+    def _collect(
+        self,
+        scan: _Scan,
+        direction: Direction,
+        since: int | None,
+        until: int | None,
+        limit: int,
+        max_scan: int,
+    ) -> None:
+        """Read index rows newest first until ``limit`` edges are found and the hour of the
+        last one is complete. The first row of an edge is its newest copy: its edge is
+        taken as is (or, for a row without data, the key goes to ``candidates``); later
+        rows of the same edge are stale and skipped."""
+        found = len(scan.survivors)
+        cut = scan.cut
         candidates: list[CandidateKey] = []
         scan.candidates = candidates
         seen = scan.seen
-        ref_type, ref_id = scan.ref
+        add_seen = seen.add
+        ref = scan.ref
+        ref_type, ref_id = ref
+        append = scan.survivors.append
+        both = direction == "both"
+        scanned = scan.scanned
+        hour = scan.last_hour
         assert scan.rows is not None
-        while True:
-            row = scan.pending if scan.pending is not None else next(scan.rows, None)
+        rows: Iterator[Sequence[Any]] = scan.rows
+        if scan.pending is not None:  # the first row of the next hour, kept by the last call
+            rows = chain((scan.pending,), rows)
             scan.pending = None
-            if row is None:
-                scan.exhausted = True
-                return
-            hour = row[0]
-            if cut is not None and hour < cut:
+        for row in rows:
+            if cut is not None and row[0] < cut:
                 scan.pending = row
-                return
-            scan.scanned += 1
-            if scan.scanned > max_scan:
+                break
+            hour = row[0]
+            scanned += 1
+            if scanned > max_scan:
                 scan.fallback = True
-                return
+                break
             row_dir = row[1]
-            if direction != "both" and row_dir != direction:
+            if not both and row_dir != direction:
                 continue
-            # The in-copy of a self-loop duplicates its out-copy (same hour, same batch).
-            if row_dir == "in" and row[3] == ref_type and row[4] == ref_id and direction == "both":
-                continue
-            cand: CandidateKey = (row_dir, row[2], row[3], row[4])
+            cand: CandidateKey = row[1:5]  # type: ignore[assignment]
             if cand in seen:
                 continue
-            seen.add(cand)
-            candidates.append(cand)
-            if cut is None and len(candidates) >= need:
+            # The in-copy of a self-loop duplicates its out-copy (same hour, same batch).
+            if both and row_dir == "in" and row[3] == ref_type and row[4] == ref_id:
+                continue
+            add_seen(cand)
+            _, _, edge_type, other_type, other_id, first, last, count, _ = row
+            if last is None:
+                candidates.append(cand)
+            elif (since is None or last >= since) and (until is None or last <= until):
+                if first is None:
+                    first = last
+                if row_dir == "out":
+                    append(
+                        Edge(ref, edge_type, (other_type, other_id), {}, first, last, count or 0)
+                    )
+                else:
+                    append(
+                        Edge((other_type, other_id), edge_type, ref, {}, first, last, count or 0)
+                    )
+            else:
+                continue
+            found += 1
+            if cut is None and found >= limit:
                 cut = hour
+        else:  # the rows ran out: the partition's end, or a page cut short
+            if scan.truncated:
+                scan.refill = True
+            else:
+                scan.exhausted = True
+        scan.scanned = scanned
+        scan.last_hour = hour
+        scan.cut = cut
+
+    def _collect_checked(
+        self,
+        scan: _Scan,
+        direction: Direction,
+        since: int | None,
+        until: int | None,
+        limit: int,
+        max_scan: int,
+    ) -> None:
+        try:
+            self._collect(scan, direction, since, until, limit, max_scan)
+        except Exception as exc:  # a later index page failed to load
+            raise map_driver_error(exc, self.target, "scan recent edges") from exc
+
+    def _lookup_requests(self, scan: _Scan) -> list[Request]:
+        ref_type, ref_id = scan.ref
+        candidates = scan.candidates
+        return [
+            (self.lookup, (ref_type, ref_id, candidates[start : start + _IN_CHUNK]), None)
+            for start in range(0, len(candidates), _IN_CHUNK)
+        ]
 
     def _lookup(self, scans: list[_Scan], since: int | None, until: int | None) -> None:
         requests: list[Request] = []
         owners: list[_Scan] = []
         for scan in scans:
-            for start in range(0, len(scan.candidates), _IN_CHUNK):
-                chunk = scan.candidates[start : start + _IN_CHUNK]
-                requests.append((self.lookup, (scan.ref[0], scan.ref[1], chunk), None))
+            for request in self._lookup_requests(scan):
+                requests.append(request)
                 owners.append(scan)
-        for scan, result_set in zip(owners, self._run(requests, "read edges"), strict=True):
-            ref = scan.ref
-            survivors = scan.survivors
-            for direction, edge_type, other_type, other_id, first, last, counts in result_set:
-                if last is None or not _in_window(last, since, until):
-                    continue
-                count = map_values_sum(counts)
-                first = last if first is None else first
-                if direction == "out":
-                    edge = Edge(ref, edge_type, (other_type, other_id), {}, first, last, count)
-                else:
-                    edge = Edge((other_type, other_id), edge_type, ref, {}, first, last, count)
-                survivors.append(edge)
+        for scan, result_set in zip(owners, self.run(requests, "read edges"), strict=True):
+            self._add_survivors(scan, result_set, since, until)
+
+    @staticmethod
+    def _add_survivors(
+        scan: _Scan, rows: Iterable[Sequence[Any]], since: int | None, until: int | None
+    ) -> None:
+        """Edges from exact ``adjacency`` rows that pass the since/until filter."""
+        ref = scan.ref
+        append = scan.survivors.append
+        for direction, edge_type, other_type, other_id, first, last, counts in rows:
+            if last is None or not _in_window(last, since, until):
+                continue
+            count = counts if type(counts) is int else map_values_sum(counts)
+            first = last if first is None else first
+            if direction == "out":
+                append(Edge(ref, edge_type, (other_type, other_id), {}, first, last, count))
+            else:
+                append(Edge((other_type, other_id), edge_type, ref, {}, first, last, count))
+
+    def _fallback(
+        self,
+        scans: list[_Scan],
+        direction: Direction,
+        since: int | None,
+        until: int | None,
+        limit: int,
+    ) -> None:
+        log.debug("recent-index scan too long for %d node(s); reading partitions", len(scans))
+        self._scan_partitions(scans, direction, since, until, limit)
 
     def _scan_partitions(
         self,
@@ -316,11 +439,61 @@ class AdjacencyReader:
             requests = [(self.partition, (s.ref[0], s.ref[1]), None) for s in scans]
         else:
             requests = [(self.partition_dir, (s.ref[0], s.ref[1], direction), None) for s in scans]
-        for scan, result_set in zip(scans, self._run(requests, "read adjacency"), strict=True):
+        for scan, result_set in zip(scans, self.run(requests, "read adjacency"), strict=True):
             scan.survivors = self._finish(
                 scan.ref, list(result_set), direction, since, until, limit
             )
             scan.exhausted = True
+
+
+def _node_batches(scans: Sequence[_Scan], batches: int) -> Iterator[list[_Scan]]:
+    """Split a frontier into about ``batches`` groups of nodes of one type each: enough
+    requests for the server to work on several at once and for the client to process one
+    while the others are read, few enough to keep the per-request cost small."""
+    by_type: dict[str, list[_Scan]] = {}
+    for scan in scans:
+        by_type.setdefault(scan.ref[0], []).append(scan)
+    size = max(1, min(_MAX_NODES_PER_REQUEST, -(-len(scans) // max(1, batches))))
+    for group in by_type.values():
+        for start in range(0, len(group), size):
+            yield group[start : start + size]
+
+
+class _Window:
+    """At most ``reader.concurrency`` requests in flight; results are taken in order.
+
+    ``submit`` waits for the oldest request still running once the window is full, so a
+    caller that submits while it consumes (the pipelined first round) never exceeds it.
+    """
+
+    __slots__ = ("_action", "_inflight", "_reader")
+
+    def __init__(self, reader: AdjacencyReader, action: str) -> None:
+        self._reader = reader
+        self._action = action
+        self._inflight: deque[Any] = deque()
+
+    def submit(self, request: Request) -> Any:
+        inflight = self._inflight
+        reader = self._reader
+        while len(inflight) >= reader.concurrency:
+            self.result(inflight.popleft())  # kept by the future: result() can be asked again
+        binder, params, fetch_size = request
+        try:
+            bound = binder.bind(params)
+            if fetch_size is not None:
+                bound.fetch_size = fetch_size
+            future = reader.session.execute_async(bound)
+        except Exception as exc:
+            raise map_driver_error(exc, reader.target, self._action) from exc
+        inflight.append(future)
+        return future
+
+    def result(self, future: Any) -> Any:
+        try:
+            return future.result()
+        except Exception as exc:
+            raise map_driver_error(exc, self._reader.target, self._action) from exc
 
 
 def _in_window(last_seen: int, since: int | None, until: int | None) -> bool:
@@ -328,6 +501,10 @@ def _in_window(last_seen: int, since: int | None, until: int | None) -> bool:
 
 
 def _top(edges: list[Edge], limit: int) -> list[Edge]:
-    if len(edges) > limit:
-        return heapq.nsmallest(limit, edges, key=edge_sort_key)
-    return sorted(edges, key=edge_sort_key)
+    """The ``limit`` first edges in ``edge_sort_key`` order. The keys are built inline: the
+    same order ((type, id) tuples compare like their fields), without a call per edge."""
+    if len(edges) <= 1:
+        return edges[:limit]
+    keyed = [(-e.last_seen, e.type, e.src, e.dst, i) for i, e in enumerate(edges)]
+    ordered = heapq.nsmallest(limit, keyed) if len(keyed) > limit else sorted(keyed)
+    return [edges[k[4]] for k in ordered]

@@ -9,8 +9,11 @@ Every read is a single-partition query:
   ``counts`` maps (bucket_start, partition) -> count, mirroring ``edge_buckets``, so a
   neighbor list carries each edge's total without a read per edge.
 * ``adjacency_recent`` partition = one node; clustering (hour DESC, dir, edge_type, other...).
-  A row per (edge, hour of a written last_seen): newest-first scans with LIMIT find the
-  most recent edges of a supernode without reading all of its edges.
+  A copy of the edge (first_seen, last_seen, count) per (edge, hour of its last_seen when
+  written): newest-first scans with a page of about ``limit`` rows answer a neighbor query
+  of a supernode without reading all of its edges. Copies are made from ``adjacency``
+  after each write (``graphstore.cassandra.newest``); an edge's copy in its newest hour is
+  exact, its copies in older hours are stale and skipped by readers.
 * ``edge_buckets``     partition = the edge; clustering (bucket_start, partition)
 """
 
@@ -42,6 +45,7 @@ _TABLES = {
     "adjacency_recent": """
         node_type text, node_id text, hour bigint,
         dir text, edge_type text, other_type text, other_id text,
+        first_seen bigint, last_seen bigint, count bigint,
         PRIMARY KEY ((node_type, node_id), hour, dir, edge_type, other_type, other_id)""",
     "edge_buckets": """
         src_type text, src_id text, edge_type text, dst_type text, dst_id text,
@@ -72,9 +76,31 @@ def table_ddl(keyspace: str, table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {keyspace}.{table} ({_TABLES[table]}){options}"
 
 
+# Columns added after a table was first released: (table, column, type). Tables created
+# before get them with ALTER TABLE; their old rows read as null (see adjacency.py).
+_ADDED_COLUMNS = (
+    ("adjacency_recent", "first_seen", "bigint"),
+    ("adjacency_recent", "last_seen", "bigint"),
+    ("adjacency_recent", "count", "bigint"),
+)
+
+
 def create_schema(session: Any, config: CassandraConfig) -> None:
-    """Idempotent: IF NOT EXISTS everywhere; an existing keyspace keeps its replication."""
+    """Idempotent: IF NOT EXISTS everywhere; an existing keyspace keeps its replication
+    and gets the columns added since it was created."""
     session.execute(keyspace_ddl(config), timeout=60)
     for table in SCHEMA_TABLES:
         session.execute(table_ddl(config.keyspace, table), timeout=60)
+    for table, column, cql_type in _ADDED_COLUMNS:
+        rows = session.execute(
+            "SELECT column_name FROM system_schema.columns "
+            "WHERE keyspace_name = %s AND table_name = %s AND column_name = %s",
+            (config.keyspace, table, column),
+            timeout=60,
+        )
+        if not list(rows):
+            log.info("adding column %s.%s.%s", config.keyspace, table, column)
+            session.execute(
+                f"ALTER TABLE {config.keyspace}.{table} ADD {column} {cql_type}", timeout=60
+            )
     log.info("Cassandra schema ready in keyspace %s (%s)", config.keyspace, config.replication())

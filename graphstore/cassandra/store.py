@@ -24,6 +24,7 @@ from graphstore.cassandra.encoding import (
     encode_prop,
     first_seen_timestamp,
 )
+from graphstore.cassandra.newest import NewestCopies
 from graphstore.cassandra.schema import SCHEMA_TABLES, create_schema
 from graphstore.cassandra.writer import AsyncWriter, Binder, MutationGroups, map_driver_error
 from graphstore.model import (
@@ -52,6 +53,13 @@ _ADJ_WHERE = (
     "node_type = ? AND node_id = ? AND dir = ? AND edge_type = ? AND other_type = ? "
     "AND other_id = ?"
 )
+_RECENT_COLUMNS = (
+    "hour, dir, edge_type, other_type, other_id, first_seen, last_seen, count, node_id"
+)
+_RECENT_WHERE = (
+    "node_type = ? AND node_id = ? AND hour = ? AND dir = ? AND edge_type = ? "
+    "AND other_type = ? AND other_id = ?"
+)
 _BUCKET_WHERE = "src_type = ? AND src_id = ? AND edge_type = ? AND dst_type = ? AND dst_id = ?"
 _WITH = "USING TTL ? AND TIMESTAMP ?"
 _ADJ_COLUMNS = "dir, edge_type, other_type, other_id, first_seen, last_seen, {count}"
@@ -69,10 +77,13 @@ class _Prepared:
     adj_first: Binder
     adj_last: Binder
     adj_count: Binder
-    recent: Binder
+    copy_first: Binder
+    copy_last: Binder
+    copy_count: Binder
     bucket: Binder
     get_node: Any
     recent_scan: Any
+    recent_scan_many: Any
     adj_lookup: Any
     adj_partition: Any
     adj_dir: Any
@@ -82,6 +93,7 @@ class _Prepared:
     scan_nodes: Any
     scan_adjacency: Any
     scan_buckets: Any
+    scan_recent: Any
     truncate: tuple[Any, ...]
 
     @classmethod
@@ -111,14 +123,9 @@ class _Prepared:
             adj_first=upd("adjacency", "first_seen = ?", _ADJ_WHERE),
             adj_last=upd("adjacency", "last_seen = ?", _ADJ_WHERE),
             adj_count=upd("adjacency", "counts = counts + ?", _ADJ_WHERE),
-            recent=Binder(
-                p(
-                    f"INSERT INTO {ks}.adjacency_recent "
-                    "(node_type, node_id, hour, dir, edge_type, other_type, other_id) "
-                    f"VALUES (?, ?, ?, ?, ?, ?, ?) {_WITH}"
-                ),
-                protocol_version,
-            ),
+            copy_first=upd("adjacency_recent", "first_seen = ?", _RECENT_WHERE),
+            copy_last=upd("adjacency_recent", "last_seen = ?", _RECENT_WHERE),
+            copy_count=upd("adjacency_recent", "count = ?", _RECENT_WHERE),
             bucket=upd(
                 "edge_buckets",
                 "count = ?",
@@ -126,8 +133,17 @@ class _Prepared:
             ),
             get_node=p(f"SELECT first_seen, last_seen, props FROM {ks}.nodes WHERE {node_where}"),
             recent_scan=p(
-                f"SELECT hour, dir, edge_type, other_type, other_id FROM {ks}.adjacency_recent "
+                f"SELECT {_RECENT_COLUMNS} FROM {ks}.adjacency_recent "
                 "WHERE node_type = ? AND node_id = ? AND hour >= ? AND hour <= ?"
+            ),
+            recent_scan_many=p(
+                f"SELECT {_RECENT_COLUMNS} FROM {ks}.adjacency_recent "
+                "WHERE node_type = ? AND node_id IN ? AND hour >= ? AND hour <= ? "
+                "PER PARTITION LIMIT ?"
+            ),
+            scan_recent=p(
+                "SELECT node_type, node_id, hour, dir, edge_type, other_type, other_id, "
+                f"first_seen, last_seen, count FROM {ks}.adjacency_recent"
             ),
             adj_lookup=p(f"{adj} AND (dir, edge_type, other_type, other_id) IN ?"),
             adj_partition=p(adj),
@@ -241,11 +257,20 @@ class CassandraGraphStore(GraphStore):
             self._session,
             self.target,
             recent_scan=Binder(st.recent_scan, version),
+            recent_scan_many=Binder(st.recent_scan_many, version),
             lookup=Binder(st.adj_lookup, version, {2: pack_text_tuples}),
             partition=Binder(st.adj_partition, version),
             partition_dirs_typed=Binder(st.adj_dirs_typed, version),
             partition_dir=Binder(st.adj_dir, version),
             concurrency=config.concurrency,
+        )
+        self._newest = NewestCopies(
+            run=self._reader.run,
+            lookup=self._reader.lookup,
+            copy_first=st.copy_first,
+            copy_last=st.copy_last,
+            copy_count=st.copy_count,
+            ttl_for=config.edge_ttl_for,
         )
         log.info("opened Cassandra graph store %s", config.url)
 
@@ -282,7 +307,6 @@ class CassandraGraphStore(GraphStore):
         for e in edges:
             ttl = cfg.edge_ttl_for(e.edge_type)
             first_ts = first_seen_timestamp(e.first_seen)
-            hour = hour_bucket(e.last_seen)
             for node_type, node_id, direction, other_type, other_id in (
                 (e.src_type, e.src_id, "out", e.dst_type, e.dst_id),
                 (e.dst_type, e.dst_id, "in", e.src_type, e.src_id),
@@ -291,8 +315,6 @@ class CassandraGraphStore(GraphStore):
                 part = ("a", node_type, node_id)
                 add(part, st.adj_first, (ttl, first_ts, e.first_seen, *row))
                 add(part, st.adj_last, (ttl, e.last_seen, e.last_seen, *row))
-                recent = (node_type, node_id, hour, direction, e.edge_type, other_type, other_id)
-                add(part, st.recent, (*recent, ttl, e.last_seen))
         for b in buckets:
             ttl = cfg.edge_ttl_for(b.edge_type)
             edge_key = (b.src_type, b.src_id, b.edge_type, b.dst_type, b.dst_id)
@@ -328,12 +350,27 @@ class CassandraGraphStore(GraphStore):
         self, nodes: list[NodeWrite], edges: list[EdgeWrite], buckets: list[BucketWrite]
     ) -> WriteStats:
         groups, props = self._mutations(nodes, edges, buckets)
-        statements = groups.statements(
+        action = f"write {len(nodes)} nodes, {len(edges)} edges, {len(buckets)} buckets"
+        _, retries = self._writer.execute(self._statements(groups), action)
+        # Then the newest-first copies of every edge this write touched, from what
+        # ``adjacency`` holds now (see graphstore.cassandra.newest).
+        keys = [e.key for e in edges]
+        keys.extend(b.edge_key for b in buckets)
+        stored = self._newest.read_back(keys) if keys else []
+        copies = self._newest.mutations(stored)
+        statements = groups.count
+        if copies.count:
+            _, copy_retries = self._writer.execute(
+                self._statements(copies), f"copy {len(stored)} edges newest-first"
+            )
+            retries += copy_retries
+            statements += copies.count
+        return WriteStats(len(nodes), len(edges), len(buckets), props, statements, retries)
+
+    def _statements(self, groups: MutationGroups) -> Any:
+        return groups.statements(
             self.config.max_batch_statements, self._consistency, self._replica_of
         )
-        action = f"write {len(nodes)} nodes, {len(edges)} edges, {len(buckets)} buckets"
-        _, retries = self._writer.execute(statements, action)
-        return WriteStats(len(nodes), len(edges), len(buckets), props, groups.count, retries)
 
     def _replica_of(self, bound: Any) -> Hashable:
         """The first replica of a bound statement's partition (pools writes per replica)."""
@@ -486,7 +523,9 @@ class CassandraGraphStore(GraphStore):
         return GraphDump.of(node_rows, edge_rows, bucket_rows)
 
     def check_mirror(self) -> list[str]:
-        """Differences between the 'out' and 'in' copies of every edge (should be none)."""
+        """Differences between the copies of every edge (should be none): its 'out' and
+        'in' rows in ``adjacency``, and its newest ``adjacency_recent`` copy under each
+        endpoint, which must hold the edge's first_seen, last_seen and total count."""
         copies: dict[str, dict[tuple[str, ...], tuple[Any, ...]]] = {"out": {}, "in": {}}
         for nt, ni, direction, et, ot, oi, first, last, counts in self._scan(
             self._stmts.scan_adjacency, "scan adjacency"
@@ -494,8 +533,28 @@ class CassandraGraphStore(GraphStore):
             key = (nt, ni, et, ot, oi) if direction == "out" else (ot, oi, et, nt, ni)
             copies[direction][key] = (first, last, dict(counts or {}))
         out_rows, in_rows = copies["out"], copies["in"]
-        return [
+        problems = [
             f"{key}: out={out_rows.get(key)} in={in_rows.get(key)}"
             for key in sorted(set(out_rows) | set(in_rows))
             if out_rows.get(key) != in_rows.get(key)
         ]
+        newest: dict[tuple[str, ...], tuple[int, Any, Any, Any]] = {}
+        for nt, ni, hour, direction, et, ot, oi, first, last, count in self._scan(
+            self._stmts.scan_recent, "scan adjacency_recent"
+        ):
+            row_key = (nt, ni, direction, et, ot, oi)
+            if row_key not in newest or hour > newest[row_key][0]:
+                newest[row_key] = (hour, first, last, count)
+        for edge_key, (first, last, counts) in out_rows.items():
+            if last is None:
+                continue
+            want = (hour_bucket(last), _span(first, last), last, sum(counts.values()))
+            src_type, src_id, et, dst_type, dst_id = edge_key
+            for copy_key in (
+                (src_type, src_id, "out", et, dst_type, dst_id),
+                (dst_type, dst_id, "in", et, src_type, src_id),
+            ):
+                got = newest.get(copy_key)
+                if got != want:
+                    problems.append(f"{copy_key}: newest copy {got}, adjacency {want}")
+        return problems
