@@ -357,7 +357,7 @@ def _looks_loaded(store: Any, shape: GraphShape) -> bool:
     if store.get_node(last) is None or not store.neighbors(last, limit=1):
         return False
     rows = store.session.execute(
-        f"SELECT last_seen FROM {store.config.keyspace}.adjacency_recent "
+        f"SELECT edge FROM {store.config.keyspace}.adjacency_recent "
         "WHERE node_type = %s AND node_id = %s LIMIT 1",
         last,
     )

@@ -30,6 +30,7 @@ from operator import itemgetter
 from typing import Any
 
 from graphstore.base import merge_directions
+from graphstore.cassandra.encoding import EDGE_COPY, FIRST_SEEN_BASE
 from graphstore.cassandra.writer import Binder, map_driver_error
 from graphstore.model import Direction, Edge, NodeRef, hour_bucket
 
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 _MAX_HOUR = 2**62
 _IN_CHUNK = 256
 _MAX_NODES_PER_REQUEST = 64
-_NODE_ID = itemgetter(8)
+_NODE_ID = itemgetter(6)
+_unpack_copy = EDGE_COPY.unpack  # (count, FIRST_SEEN_BASE - first_seen, last_seen)
 Request = tuple[Binder, tuple[Any, ...], int | None]
 """(statement binder, bind values, fetch size or None)."""
 _pack_i32 = struct.Struct(">i").pack
@@ -128,7 +130,7 @@ class AdjacencyReader:
     session: Any
     target: str
     recent_scan: Binder  # (node_type, node_id, hour_lo, hour_hi) -> hour, dir, et, ot, oid,
-    #                      first_seen, last_seen, count, node_id
+    #                      edge (packed copy), node_id
     recent_scan_many: Binder  # (node_type, [node_id...], hour_lo, hour_hi, per-node limit)
     lookup: Binder  # (node_type, node_id, [(dir, et, ot, oid)...]) -> adjacency rows
     partition: Binder  # (node_type, node_id) -> adjacency rows
@@ -303,7 +305,10 @@ class AdjacencyReader:
         taken as is (or, for a row without data, the key goes to ``candidates``); later
         rows of the same edge are stale and skipped."""
         found = len(scan.survivors)
-        cut = scan.cut
+        # A cut hour found earlier holds only while enough edges are still found: a page
+        # cut short in it is read on to its end; after lookups dropped candidates it is
+        # moved to wherever the limit-th edge now falls.
+        cut = scan.cut if found >= limit else None
         candidates: list[CandidateKey] = []
         scan.candidates = candidates
         seen = scan.seen
@@ -338,22 +343,19 @@ class AdjacencyReader:
             if both and row_dir == "in" and row[3] == ref_type and row[4] == ref_id:
                 continue
             add_seen(cand)
-            _, _, edge_type, other_type, other_id, first, last, count, _ = row
-            if last is None:
+            payload = row[5]
+            if payload is None:  # a row from before copies: look the edge up
                 candidates.append(cand)
-            elif (since is None or last >= since) and (until is None or last <= until):
-                if first is None:
-                    first = last
-                if row_dir == "out":
-                    append(
-                        Edge(ref, edge_type, (other_type, other_id), {}, first, last, count or 0)
-                    )
-                else:
-                    append(
-                        Edge((other_type, other_id), edge_type, ref, {}, first, last, count or 0)
-                    )
             else:
-                continue
+                count, first_key, last = _unpack_copy(payload)
+                if (since is not None and last < since) or (until is not None and last > until):
+                    continue
+                first = FIRST_SEEN_BASE - first_key
+                other = (row[3], row[4])
+                if row_dir == "out":
+                    append(Edge(ref, row[2], other, {}, first, last, count))
+                else:
+                    append(Edge(other, row[2], ref, {}, first, last, count))
             found += 1
             if cut is None and found >= limit:
                 cut = hour

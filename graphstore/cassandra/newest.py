@@ -11,10 +11,10 @@ the hour of the ``last_seen`` it read.
 
 Why the copy in an edge's newest hour ends exact: every write reads after it has written,
 so the last read of an edge sees every cell written before it, including the greatest
-``last_seen``; any write finishing later reads later and copies again. Copies are written
-with the same data-derived cell timestamps as ``adjacency`` (first_seen: smaller wins,
-last_seen and count: larger wins), so copies of different snapshots merge to the most
-complete one, whatever their order, and a retry or replay changes nothing. This needs
+``last_seen``; any write finishing later reads later and copies again. A copy is one cell
+(first_seen, last_seen and count packed) with a data-derived timestamp and value such that
+of two snapshots the more complete one wins (``encoding.encode_edge_copy``), whatever the
+order they are written in, and a retry or replay changes nothing. This needs
 reads that see the preceding writes: one replica, or read and write consistency levels
 that overlap (QUORUM / LOCAL_QUORUM).
 
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphstore.cassandra.adjacency import map_values_sum
-from graphstore.cassandra.encoding import first_seen_timestamp
+from graphstore.cassandra.encoding import encode_edge_copy
 from graphstore.cassandra.writer import Binder, MutationGroups
 from graphstore.model import EdgeKey, hour_bucket
 
@@ -43,13 +43,11 @@ Runner = Callable[[Sequence[tuple[Binder, tuple[Any, ...], int | None]], str], l
 @dataclass
 class NewestCopies:
     """Reads written edges back from ``adjacency`` and builds their ``adjacency_recent``
-    copies (three cells per endpoint, each with its merge rule's timestamp)."""
+    copies (one cell per endpoint; see ``encoding.encode_edge_copy``)."""
 
     run: Runner  # executes read requests concurrently (AdjacencyReader.run)
     lookup: Binder  # (node_type, node_id, [(dir, et, ot, oid)...]) -> adjacency rows
-    copy_first: Binder  # (ttl, ts, first_seen, node_type, node_id, hour, dir, et, ot, oid)
-    copy_last: Binder  # (ttl, ts, last_seen, ...)
-    copy_count: Binder  # (ttl, ts, count, ...)
+    copy_edge: Binder  # (ttl, ts, edge copy, node_type, node_id, hour, dir, et, ot, oid)
     ttl_for: Callable[[str], int]  # edge type -> TTL seconds (0 = none)
 
     def read_back(self, keys: Iterable[EdgeKey]) -> list[tuple[EdgeKey, int, int, int]]:
@@ -83,13 +81,11 @@ class NewestCopies:
         for (src_type, src_id, edge_type, dst_type, dst_id), first, last, count in stored:
             ttl = self.ttl_for(edge_type)
             hour = hour_bucket(last)
-            first_ts = first_seen_timestamp(first)
+            payload = encode_edge_copy(first, last, count)
             for row in (
                 (src_type, src_id, hour, "out", edge_type, dst_type, dst_id),
                 (dst_type, dst_id, hour, "in", edge_type, src_type, src_id),
             ):
                 part = ("r", row[0], row[1])
-                add(part, self.copy_first, (ttl, first_ts, first, *row))
-                add(part, self.copy_last, (ttl, last, last, *row))
-                add(part, self.copy_count, (ttl, count, count, *row))
+                add(part, self.copy_edge, (ttl, last, payload, *row))
         return groups

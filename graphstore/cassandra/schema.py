@@ -9,8 +9,8 @@ Every read is a single-partition query:
   ``counts`` maps (bucket_start, partition) -> count, mirroring ``edge_buckets``, so a
   neighbor list carries each edge's total without a read per edge.
 * ``adjacency_recent`` partition = one node; clustering (hour DESC, dir, edge_type, other...).
-  A copy of the edge (first_seen, last_seen, count) per (edge, hour of its last_seen when
-  written): newest-first scans with a page of about ``limit`` rows answer a neighbor query
+  A copy of the edge (first_seen, last_seen, count, packed in one ``edge`` cell) per
+  (edge, hour of its last_seen when written): newest-first scans with a page of about ``limit`` rows answer a neighbor query
   of a supernode without reading all of its edges. Copies are made from ``adjacency``
   after each write (``graphstore.cassandra.newest``); an edge's copy in its newest hour is
   exact, its copies in older hours are stale and skipped by readers.
@@ -45,7 +45,7 @@ _TABLES = {
     "adjacency_recent": """
         node_type text, node_id text, hour bigint,
         dir text, edge_type text, other_type text, other_id text,
-        first_seen bigint, last_seen bigint, count bigint,
+        edge blob,
         PRIMARY KEY ((node_type, node_id), hour, dir, edge_type, other_type, other_id)""",
     "edge_buckets": """
         src_type text, src_id text, edge_type text, dst_type text, dst_id text,
@@ -78,11 +78,7 @@ def table_ddl(keyspace: str, table: str) -> str:
 
 # Columns added after a table was first released: (table, column, type). Tables created
 # before get them with ALTER TABLE; their old rows read as null (see adjacency.py).
-_ADDED_COLUMNS = (
-    ("adjacency_recent", "first_seen", "bigint"),
-    ("adjacency_recent", "last_seen", "bigint"),
-    ("adjacency_recent", "count", "bigint"),
-)
+_ADDED_COLUMNS = (("adjacency_recent", "edge", "blob"),)
 
 
 def create_schema(session: Any, config: CassandraConfig) -> None:

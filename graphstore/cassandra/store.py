@@ -20,6 +20,7 @@ from graphstore.cassandra.adjacency import AdjacencyReader, map_values_sum, pack
 from graphstore.cassandra.config import CassandraConfig, parse_cassandra_url
 from graphstore.cassandra.driver import require_driver
 from graphstore.cassandra.encoding import (
+    decode_edge_copy,
     decode_prop,
     encode_prop,
     first_seen_timestamp,
@@ -53,9 +54,7 @@ _ADJ_WHERE = (
     "node_type = ? AND node_id = ? AND dir = ? AND edge_type = ? AND other_type = ? "
     "AND other_id = ?"
 )
-_RECENT_COLUMNS = (
-    "hour, dir, edge_type, other_type, other_id, first_seen, last_seen, count, node_id"
-)
+_RECENT_COLUMNS = "hour, dir, edge_type, other_type, other_id, edge, node_id"
 _RECENT_WHERE = (
     "node_type = ? AND node_id = ? AND hour = ? AND dir = ? AND edge_type = ? "
     "AND other_type = ? AND other_id = ?"
@@ -77,9 +76,7 @@ class _Prepared:
     adj_first: Binder
     adj_last: Binder
     adj_count: Binder
-    copy_first: Binder
-    copy_last: Binder
-    copy_count: Binder
+    copy_edge: Binder
     bucket: Binder
     get_node: Any
     recent_scan: Any
@@ -123,9 +120,7 @@ class _Prepared:
             adj_first=upd("adjacency", "first_seen = ?", _ADJ_WHERE),
             adj_last=upd("adjacency", "last_seen = ?", _ADJ_WHERE),
             adj_count=upd("adjacency", "counts = counts + ?", _ADJ_WHERE),
-            copy_first=upd("adjacency_recent", "first_seen = ?", _RECENT_WHERE),
-            copy_last=upd("adjacency_recent", "last_seen = ?", _RECENT_WHERE),
-            copy_count=upd("adjacency_recent", "count = ?", _RECENT_WHERE),
+            copy_edge=upd("adjacency_recent", "edge = ?", _RECENT_WHERE),
             bucket=upd(
                 "edge_buckets",
                 "count = ?",
@@ -143,7 +138,7 @@ class _Prepared:
             ),
             scan_recent=p(
                 "SELECT node_type, node_id, hour, dir, edge_type, other_type, other_id, "
-                f"first_seen, last_seen, count FROM {ks}.adjacency_recent"
+                f"edge FROM {ks}.adjacency_recent"
             ),
             adj_lookup=p(f"{adj} AND (dir, edge_type, other_type, other_id) IN ?"),
             adj_partition=p(adj),
@@ -267,9 +262,7 @@ class CassandraGraphStore(GraphStore):
         self._newest = NewestCopies(
             run=self._reader.run,
             lookup=self._reader.lookup,
-            copy_first=st.copy_first,
-            copy_last=st.copy_last,
-            copy_count=st.copy_count,
+            copy_edge=st.copy_edge,
             ttl_for=config.edge_ttl_for,
         )
         log.info("opened Cassandra graph store %s", config.url)
@@ -539,12 +532,13 @@ class CassandraGraphStore(GraphStore):
             if out_rows.get(key) != in_rows.get(key)
         ]
         newest: dict[tuple[str, ...], tuple[int, Any, Any, Any]] = {}
-        for nt, ni, hour, direction, et, ot, oi, first, last, count in self._scan(
+        for nt, ni, hour, direction, et, ot, oi, payload in self._scan(
             self._stmts.scan_recent, "scan adjacency_recent"
         ):
             row_key = (nt, ni, direction, et, ot, oi)
             if row_key not in newest or hour > newest[row_key][0]:
-                newest[row_key] = (hour, first, last, count)
+                copy = decode_edge_copy(payload) if payload is not None else (None, None, None)
+                newest[row_key] = (hour, *copy)
         for edge_key, (first, last, counts) in out_rows.items():
             if last is None:
                 continue
