@@ -1,28 +1,23 @@
 """Newest-first neighbor lists from Cassandra without reading whole supernode partitions.
 
-Rows in ``adjacency`` are clustered by edge identity, not by time, because a row's
-last_seen changes and Cassandra cannot move a row without reading it. So "the newest
-``limit`` edges" is answered in rounds:
+``adjacency_recent`` holds a copy of every edge in the hour of its last_seen, newest hour
+first (``graphstore.cassandra.newest``). A neighbor query scans it and takes the first row
+of each edge (its newest copy, exact; later rows of the same edge are stale copies) until
+``limit`` edges pass the since/until filter and the hour of the last one is complete:
+every edge not yet seen is older. One partition read per node; a frontier's first pages
+come in a few multi-node requests (PER PARTITION LIMIT), and a node whose page was cut
+inside its last hour is read on by itself.
 
-1. scan ``adjacency_recent`` (clustered hour DESC) and collect distinct candidate edges
-   until ``limit`` are found, then finish that hour: every edge whose newest hour is in a
-   later hour has been seen, and any edge not seen is older than all of them;
-2. fetch the candidates' exact rows from ``adjacency`` (one IN query on the partition),
-   apply the exact since/until filter, and repeat from where the scan stopped if too few
-   survived (stale index rows of edges that moved to a later hour, or filtered out).
-
-A node whose index holds many stale rows per edge falls back, after ``max_scan`` index
-rows, to reading its adjacency partition (exact, just more rows). A single-node read also
-fetches the first page of the node's partition alongside the index scan: when the whole
-partition fits in it (most nodes) the answer takes one round trip.
+Index rows without a copy (written before copies existed) give candidates whose exact rows
+are fetched from ``adjacency`` with one IN query per node. A node whose scan passes
+``max_scan`` rows (many stale copies) falls back to reading its adjacency partition (exact,
+just more rows).
 """
 
 from __future__ import annotations
 
 import heapq
 import logging
-import struct
-from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, groupby
@@ -31,10 +26,11 @@ from typing import Any
 
 from graphstore.base import merge_directions
 from graphstore.cassandra.encoding import EDGE_COPY, FIRST_SEEN_BASE
+from graphstore.cassandra.reads import ReadWindow, Request, map_values_sum
 from graphstore.cassandra.writer import Binder, map_driver_error
 from graphstore.model import Direction, Edge, NodeRef, hour_bucket
 
-__all__ = ["AdjacencyReader", "map_values_sum", "pack_text_tuples"]
+__all__ = ["AdjacencyReader"]
 
 log = logging.getLogger(__name__)
 
@@ -43,55 +39,8 @@ _IN_CHUNK = 256
 _MAX_NODES_PER_REQUEST = 64
 _NODE_ID = itemgetter(6)
 _unpack_copy = EDGE_COPY.unpack  # (count, FIRST_SEEN_BASE - first_seen, last_seen)
-Request = tuple[Binder, tuple[Any, ...], int | None]
-"""(statement binder, bind values, fetch size or None)."""
-_pack_i32 = struct.Struct(">i").pack
-
-
-def pack_text_tuples(keys: Sequence[Sequence[str]], protocol_version: int) -> bytes:
-    """Serialise a ``list<frozen<tuple<text, ...>>>`` (an IN list of clustering keys).
-
-    Same bytes as the driver's generic serializer (length-prefixed list of length-prefixed
-    tuple fields), without its per-field Python dispatch, which profiled at ~1 ms per
-    100-key lookup.
-    """
-    del protocol_version  # the format is the same for v3+
-    pack = _pack_i32
-    parts = [pack(len(keys))]
-    append = parts.append
-    for key in keys:
-        chunks = []
-        for text in key:
-            data = text.encode("utf-8")
-            chunks.append(pack(len(data)))
-            chunks.append(data)
-        body = b"".join(chunks)
-        append(pack(len(body)))
-        append(body)
-    return b"".join(parts)
-
-
 CandidateKey = tuple[str, str, str, str]
 """(dir, edge_type, other_type, other_id): an ``adjacency`` clustering key."""
-
-
-def map_values_sum(counts: Any) -> int:
-    """Sum a driver map; reads the OrderedMap's item list directly when it has one (the
-    public ``values()`` re-serialises every key to look it up, which dominated profiles).
-    An int is a sum the server already made (``collection_sum``)."""
-    if counts is None:
-        return 0
-    if type(counts) is int:
-        return counts
-    items = getattr(counts, "_items", None)
-    if items is None:
-        return sum(counts.values())
-    if len(items) == 1:
-        return int(items[0][1])
-    total = 0
-    for _, value in items:
-        total += value
-    return total
 
 
 def row_to_edge(ref: NodeRef, row: Sequence[Any]) -> Edge | None:
@@ -145,7 +94,7 @@ class AdjacencyReader:
 
     def run(self, requests: Sequence[Request], action: str) -> list[Any]:
         """Execute (binder, params, fetch_size) requests concurrently; ResultSets back."""
-        window = _Window(self, action)
+        window = ReadWindow(self, action)
         futures = [window.submit(request) for request in requests]
         return [window.result(future) for future in futures]
 
@@ -207,7 +156,7 @@ class AdjacencyReader:
         page = limit + max(24, limit // 4)  # usually enough to finish the cut hour
         scans = [_Scan(ref) for ref in refs]
         max_scan = self.max_scan_factor * limit + self.max_scan_extra
-        window = _Window(self, "scan recent edges")
+        window = ReadWindow(self, "scan recent edges")
         # Each node's first page: one request for a single node (paged by the driver);
         # for a frontier, a few requests each reading up to ``page`` rows of many nodes of
         # one type (PER PARTITION LIMIT), which costs both sides far less than a request
@@ -459,43 +408,6 @@ def _node_batches(scans: Sequence[_Scan], batches: int) -> Iterator[list[_Scan]]
     for group in by_type.values():
         for start in range(0, len(group), size):
             yield group[start : start + size]
-
-
-class _Window:
-    """At most ``reader.concurrency`` requests in flight; results are taken in order.
-
-    ``submit`` waits for the oldest request still running once the window is full, so a
-    caller that submits while it consumes (the pipelined first round) never exceeds it.
-    """
-
-    __slots__ = ("_action", "_inflight", "_reader")
-
-    def __init__(self, reader: AdjacencyReader, action: str) -> None:
-        self._reader = reader
-        self._action = action
-        self._inflight: deque[Any] = deque()
-
-    def submit(self, request: Request) -> Any:
-        inflight = self._inflight
-        reader = self._reader
-        while len(inflight) >= reader.concurrency:
-            self.result(inflight.popleft())  # kept by the future: result() can be asked again
-        binder, params, fetch_size = request
-        try:
-            bound = binder.bind(params)
-            if fetch_size is not None:
-                bound.fetch_size = fetch_size
-            future = reader.session.execute_async(bound)
-        except Exception as exc:
-            raise map_driver_error(exc, reader.target, self._action) from exc
-        inflight.append(future)
-        return future
-
-    def result(self, future: Any) -> Any:
-        try:
-            return future.result()
-        except Exception as exc:
-            raise map_driver_error(exc, self._reader.target, self._action) from exc
 
 
 def _in_window(last_seen: int, since: int | None, until: int | None) -> bool:

@@ -29,8 +29,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphstore.cassandra.adjacency import map_values_sum
 from graphstore.cassandra.encoding import encode_edge_copy
+from graphstore.cassandra.reads import map_values_sum
 from graphstore.cassandra.writer import Binder, MutationGroups
 from graphstore.model import EdgeKey, hour_bucket
 

@@ -1,8 +1,10 @@
 """The Cassandra/ScyllaDB graph store.
 
-Writes never read: each merge rule is encoded in per-cell write timestamps (see
-``graphstore.cassandra.encoding``), so Cassandra's own last-write-wins reconciliation
-produces the merged value whatever the order, batching or repetition of writes.
+Writes never read before writing: each merge rule is encoded in per-cell write timestamps
+(see ``graphstore.cassandra.encoding``), so Cassandra's own last-write-wins reconciliation
+produces the merged value whatever the order, batching or repetition of writes. After
+writing, a write reads the edges it touched back to refresh their newest-first copies
+(``graphstore.cassandra.newest``).
 Reads are single-partition queries issued concurrently.
 """
 
@@ -12,11 +14,10 @@ import logging
 import socket
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from graphstore.base import GraphStore, WriteStats, check_ref
-from graphstore.cassandra.adjacency import AdjacencyReader, map_values_sum, pack_text_tuples
+from graphstore.cassandra.adjacency import AdjacencyReader
 from graphstore.cassandra.config import CassandraConfig, parse_cassandra_url
 from graphstore.cassandra.driver import require_driver
 from graphstore.cassandra.encoding import (
@@ -26,7 +27,9 @@ from graphstore.cassandra.encoding import (
     first_seen_timestamp,
 )
 from graphstore.cassandra.newest import NewestCopies
-from graphstore.cassandra.schema import SCHEMA_TABLES, create_schema
+from graphstore.cassandra.reads import map_values_sum, pack_text_tuples
+from graphstore.cassandra.schema import create_schema
+from graphstore.cassandra.statements import Prepared
 from graphstore.cassandra.writer import AsyncWriter, Binder, MutationGroups, map_driver_error
 from graphstore.model import (
     BucketRow,
@@ -49,119 +52,6 @@ from ingest.errors import ConfigError, ConnectorError
 __all__ = ["CassandraGraphStore"]
 
 log = logging.getLogger(__name__)
-
-_ADJ_WHERE = (
-    "node_type = ? AND node_id = ? AND dir = ? AND edge_type = ? AND other_type = ? "
-    "AND other_id = ?"
-)
-_RECENT_COLUMNS = "hour, dir, edge_type, other_type, other_id, edge, node_id"
-_RECENT_WHERE = (
-    "node_type = ? AND node_id = ? AND hour = ? AND dir = ? AND edge_type = ? "
-    "AND other_type = ? AND other_id = ?"
-)
-_BUCKET_WHERE = "src_type = ? AND src_id = ? AND edge_type = ? AND dst_type = ? AND dst_id = ?"
-_WITH = "USING TTL ? AND TIMESTAMP ?"
-_ADJ_COLUMNS = "dir, edge_type, other_type, other_id, first_seen, last_seen, {count}"
-# Cassandra 5.0's collection functions sum an edge's bucket counts on the server: the
-# driver then decodes one bigint per row instead of a map with tuple keys, which halves
-# the client CPU of neighbor reads. Older Cassandra and ScyllaDB read the map.
-_COUNT_SUM = "collection_sum(map_values(counts))"
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    node_first: Binder
-    node_last: Binder
-    node_props: Binder
-    adj_first: Binder
-    adj_last: Binder
-    adj_count: Binder
-    copy_edge: Binder
-    bucket: Binder
-    get_node: Any
-    recent_scan: Any
-    recent_scan_many: Any
-    adj_lookup: Any
-    adj_partition: Any
-    adj_dir: Any
-    adj_dirs_typed: Any
-    get_edge: Any
-    get_buckets: Any
-    scan_nodes: Any
-    scan_adjacency: Any
-    scan_buckets: Any
-    scan_recent: Any
-    truncate: tuple[Any, ...]
-
-    @classmethod
-    def prepare(cls, session: Any, ks: str, protocol_version: int) -> _Prepared:
-        from cassandra import InvalidRequest
-
-        def p(cql: str) -> Any:
-            return session.prepare(cql)
-
-        def upd(table: str, assignment: str, where: str) -> Binder:
-            return Binder(
-                p(f"UPDATE {ks}.{table} {_WITH} SET {assignment} WHERE {where}"), protocol_version
-            )
-
-        node_where = "type = ? AND id = ?"
-        try:
-            p(f"SELECT {_COUNT_SUM} FROM {ks}.adjacency LIMIT 1")
-            count = _COUNT_SUM
-        except InvalidRequest:  # no collection functions on this server
-            count = "counts"
-        columns = _ADJ_COLUMNS.format(count=count)
-        adj = f"SELECT {columns} FROM {ks}.adjacency WHERE node_type = ? AND node_id = ?"
-        return cls(
-            node_first=upd("nodes", "first_seen = ?", node_where),
-            node_last=upd("nodes", "last_seen = ?", node_where),
-            node_props=upd("nodes", "props = props + ?", node_where),
-            adj_first=upd("adjacency", "first_seen = ?", _ADJ_WHERE),
-            adj_last=upd("adjacency", "last_seen = ?", _ADJ_WHERE),
-            adj_count=upd("adjacency", "counts = counts + ?", _ADJ_WHERE),
-            copy_edge=upd("adjacency_recent", "edge = ?", _RECENT_WHERE),
-            bucket=upd(
-                "edge_buckets",
-                "count = ?",
-                f"{_BUCKET_WHERE} AND bucket_start = ? AND partition = ?",
-            ),
-            get_node=p(f"SELECT first_seen, last_seen, props FROM {ks}.nodes WHERE {node_where}"),
-            recent_scan=p(
-                f"SELECT {_RECENT_COLUMNS} FROM {ks}.adjacency_recent "
-                "WHERE node_type = ? AND node_id = ? AND hour >= ? AND hour <= ?"
-            ),
-            recent_scan_many=p(
-                f"SELECT {_RECENT_COLUMNS} FROM {ks}.adjacency_recent "
-                "WHERE node_type = ? AND node_id IN ? AND hour >= ? AND hour <= ? "
-                "PER PARTITION LIMIT ?"
-            ),
-            scan_recent=p(
-                "SELECT node_type, node_id, hour, dir, edge_type, other_type, other_id, "
-                f"edge FROM {ks}.adjacency_recent"
-            ),
-            adj_lookup=p(f"{adj} AND (dir, edge_type, other_type, other_id) IN ?"),
-            adj_partition=p(adj),
-            adj_dir=p(f"{adj} AND dir = ?"),
-            adj_dirs_typed=p(f"{adj} AND dir IN ? AND edge_type = ?"),
-            get_edge=p(
-                f"SELECT first_seen, last_seen, counts FROM {ks}.adjacency WHERE {_ADJ_WHERE}"
-            ),
-            get_buckets=p(
-                f"SELECT bucket_start, partition, count FROM {ks}.edge_buckets "
-                f"WHERE {_BUCKET_WHERE}"
-            ),
-            scan_nodes=p(f"SELECT type, id, first_seen, last_seen, props FROM {ks}.nodes"),
-            scan_adjacency=p(
-                "SELECT node_type, node_id, dir, edge_type, other_type, other_id, first_seen, "
-                f"last_seen, counts FROM {ks}.adjacency"
-            ),
-            scan_buckets=p(
-                "SELECT src_type, src_id, edge_type, dst_type, dst_id, bucket_start, partition, "
-                f"count FROM {ks}.edge_buckets"
-            ),
-            truncate=tuple(p(f"TRUNCATE {ks}.{table}") for table in SCHEMA_TABLES),
-        )
 
 
 def _span(first: int | None, last: int) -> int:
@@ -227,7 +117,7 @@ class CassandraGraphStore(GraphStore):
         try:
             if config.create_schema:
                 create_schema(self._session, config)
-            self._stmts = _Prepared.prepare(
+            self._stmts = Prepared.prepare(
                 self._session, config.keyspace, self._cluster.protocol_version
             )
         except Exception as exc:

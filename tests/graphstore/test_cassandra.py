@@ -236,7 +236,7 @@ def test_counts_summed_on_the_server_or_read_as_maps_agree(
 ) -> None:
     """Cassandra 5 sums an edge's bucket counts in the query (collection_sum); servers
     without collection functions (older Cassandra, ScyllaDB) read the map instead."""
-    import graphstore.cassandra.store as cassandra_store
+    import graphstore.cassandra.statements as cassandra_statements
 
     store = cassandra_module_store
     assert isinstance(store, CassandraGraphStore)
@@ -244,7 +244,7 @@ def test_counts_summed_on_the_server_or_read_as_maps_agree(
     for batch in _random_writes(seed=23):
         store.write(*batch)
     assert "collection_sum" in store._stmts.adj_partition.query_string
-    monkeypatch.setattr(cassandra_store, "_COUNT_SUM", "no_such_function(counts)")
+    monkeypatch.setattr(cassandra_statements, "_COUNT_SUM", "no_such_function(counts)")
     with CassandraGraphStore(store.config) as fallback:
         assert "collection_sum" not in fallback._stmts.adj_partition.query_string
         for node_id in ["0", "3", "7", "é"]:

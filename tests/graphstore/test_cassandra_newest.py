@@ -40,7 +40,9 @@ def _writer_batches(writer: int, seed: int, batches: int = 30) -> list[Batch]:
             start = t - t % HOUR_MS
             part = f"w{writer}/{rng.randrange(2)}"
             buckets.append(
-                BucketWrite("Profile", src, "PLAYED", "Title", dst, start, part, rng.randrange(1, 9))
+                BucketWrite(
+                    "Profile", src, "PLAYED", "Title", dst, start, part, rng.randrange(1, 9)
+                )
             )
         out.append((edges, buckets))
     return out
@@ -134,7 +136,7 @@ def test_index_rows_without_copies_are_read_through_adjacency(
     store.truncate()
     rng = random.Random(9)
     edges = []
-    for i in range(150):
+    for _ in range(150):
         t = rng.randrange(20 * HOUR_MS)
         src, dst = f"p{rng.randrange(8)}", f"t{rng.randrange(5)}"
         edges.append(EdgeWrite("Profile", src, "PLAYED", "Title", dst, t, t + 1))

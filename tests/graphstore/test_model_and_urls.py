@@ -164,7 +164,7 @@ def test_cassandra_url_options() -> None:
 def test_fast_key_list_serializer_matches_the_driver() -> None:
     from cassandra.cqltypes import lookup_casstype
 
-    from graphstore.cassandra.adjacency import pack_text_tuples
+    from graphstore.cassandra.reads import pack_text_tuples
 
     list_type = lookup_casstype("ListType(TupleType(UTF8Type, UTF8Type, UTF8Type, UTF8Type))")
     keys = [("out", "PLAYED", "Title", "t1"), ("in", "é", "日本", ""), ("out", "a\x00b", "x", "y")]
