@@ -26,7 +26,7 @@ from typing import Any
 
 from graphstore.base import merge_directions
 from graphstore.cassandra.encoding import EDGE_COPY, FIRST_SEEN_BASE
-from graphstore.cassandra.reads import ReadWindow, Request, map_values_sum
+from graphstore.cassandra.reads import ReadWindow, Request, lookup_requests, map_values_sum
 from graphstore.cassandra.writer import Binder, map_driver_error
 from graphstore.model import Direction, Edge, NodeRef, hour_bucket
 
@@ -35,7 +35,6 @@ __all__ = ["AdjacencyReader"]
 log = logging.getLogger(__name__)
 
 _MAX_HOUR = 2**62
-_IN_CHUNK = 256
 _MAX_NODES_PER_REQUEST = 64
 _NODE_ID = itemgetter(6)
 _unpack_copy = EDGE_COPY.unpack  # (count, FIRST_SEEN_BASE - first_seen, last_seen)
@@ -332,12 +331,7 @@ class AdjacencyReader:
             raise map_driver_error(exc, self.target, "scan recent edges") from exc
 
     def _lookup_requests(self, scan: _Scan) -> list[Request]:
-        ref_type, ref_id = scan.ref
-        candidates = scan.candidates
-        return [
-            (self.lookup, (ref_type, ref_id, candidates[start : start + _IN_CHUNK]), None)
-            for start in range(0, len(candidates), _IN_CHUNK)
-        ]
+        return lookup_requests(self.lookup, *scan.ref, scan.candidates)
 
     def _lookup(self, scans: list[_Scan], since: int | None, until: int | None) -> None:
         requests: list[Request] = []
@@ -354,17 +348,10 @@ class AdjacencyReader:
         scan: _Scan, rows: Iterable[Sequence[Any]], since: int | None, until: int | None
     ) -> None:
         """Edges from exact ``adjacency`` rows that pass the since/until filter."""
-        ref = scan.ref
-        append = scan.survivors.append
-        for direction, edge_type, other_type, other_id, first, last, counts in rows:
-            if last is None or not _in_window(last, since, until):
-                continue
-            count = counts if type(counts) is int else map_values_sum(counts)
-            first = last if first is None else first
-            if direction == "out":
-                append(Edge(ref, edge_type, (other_type, other_id), {}, first, last, count))
-            else:
-                append(Edge((other_type, other_id), edge_type, ref, {}, first, last, count))
+        for row in rows:
+            edge = row_to_edge(scan.ref, row)
+            if edge is not None and _in_window(edge.last_seen, since, until):
+                scan.survivors.append(edge)
 
     def _fallback(
         self,

@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphstore.cassandra.encoding import encode_edge_copy
-from graphstore.cassandra.reads import map_values_sum
+from graphstore.cassandra.reads import Request, lookup_requests, map_values_sum
 from graphstore.cassandra.writer import Binder, MutationGroups
 from graphstore.model import EdgeKey, hour_bucket
 
 __all__ = ["NewestCopies"]
 
-_IN_CHUNK = 256
-Runner = Callable[[Sequence[tuple[Binder, tuple[Any, ...], int | None]], str], list[Any]]
+Runner = Callable[[Sequence[Request], str], list[Any]]
 
 
 @dataclass
@@ -55,23 +54,17 @@ class NewestCopies:
         by_source: dict[tuple[str, str], list[tuple[str, str, str, str]]] = defaultdict(list)
         for src_type, src_id, edge_type, dst_type, dst_id in dict.fromkeys(keys):
             by_source[(src_type, src_id)].append(("out", edge_type, dst_type, dst_id))
-        requests = []
+        requests: list[Request] = []
         for (src_type, src_id), wanted in by_source.items():
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
-                requests.append((self.lookup, (src_type, src_id, chunk), None))
+            requests.extend(lookup_requests(self.lookup, src_type, src_id, wanted))
         stored: list[tuple[EdgeKey, int, int, int]] = []
-        for (binder, params, _), rows in zip(
-            requests, self.run(requests, "read written edges back"), strict=True
-        ):
-            del binder
-            src_type, src_id = params[0], params[1]
+        results = self.run(requests, "read written edges back")
+        for (_, (src_type, src_id, _), _), rows in zip(requests, results, strict=True):
             for _dir, edge_type, dst_type, dst_id, first, last, count in rows:
                 if last is None:  # only bucket counts so far: the edge does not exist yet
                     continue
-                total = count if type(count) is int else map_values_sum(count)
                 key = (src_type, src_id, edge_type, dst_type, dst_id)
-                stored.append((key, last if first is None else first, last, total))
+                stored.append((key, last if first is None else first, last, map_values_sum(count)))
         return stored
 
     def mutations(self, stored: Sequence[tuple[EdgeKey, int, int, int]]) -> MutationGroups:

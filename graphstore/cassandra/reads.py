@@ -10,10 +10,25 @@ from typing import Any
 
 from graphstore.cassandra.writer import Binder, map_driver_error
 
-__all__ = ["ReadWindow", "Request", "map_values_sum", "pack_text_tuples"]
+__all__ = ["ReadWindow", "Request", "lookup_requests", "map_values_sum", "pack_text_tuples"]
 
 Request = tuple[Binder, tuple[Any, ...], int | None]
 """(statement binder, bind values, fetch size or None)."""
+
+IN_CHUNK = 256
+"""Clustering keys per ``IN`` lookup."""
+
+
+def lookup_requests(
+    lookup: Binder, node_type: str, node_id: str, keys: Sequence[Sequence[str]]
+) -> list[Request]:
+    """``IN`` lookups of a node's ``adjacency`` rows by (dir, edge_type, other_type,
+    other_id), ``IN_CHUNK`` keys per request."""
+    return [
+        (lookup, (node_type, node_id, keys[start : start + IN_CHUNK]), None)
+        for start in range(0, len(keys), IN_CHUNK)
+    ]
+
 
 _pack_i32 = struct.Struct(">i").pack
 
