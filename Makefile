@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lint typecheck unit test demo up down status clean bench distclean
 
-$(STAMP): pyproject.toml $(wildcard setup.py schemas/_avrofast.c ingest/_columns.c)
+$(STAMP): pyproject.toml $(wildcard setup.py schemas/_avrofast.c ingest/_columns.c graphstore/cassandra/_recentrows.c)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[all,dev]'

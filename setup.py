@@ -1,7 +1,8 @@
 """Declares the C extensions; everything else about the project is in pyproject.toml.
 
-schemas/_avrofast.c is the native Avro decoder and ingest/_columns.c the group-by kernels
-of the columnar operators. Both are optional: without a C compiler the install still
+schemas/_avrofast.c is the native Avro decoder, ingest/_columns.c the group-by kernels
+of the columnar operators and graphstore/cassandra/_recentrows.c the per-row loop of the
+Cassandra store's neighbor scans. All are optional: without a C compiler the install still
 succeeds and the pure-Python equivalents are used (slower; `make test` says so).
 """
 
@@ -18,6 +19,12 @@ setup(
         Extension(
             "ingest._columns",
             sources=["ingest/_columns.c"],
+            optional=True,
+            extra_compile_args=["-O2"],
+        ),
+        Extension(
+            "graphstore.cassandra._recentrows",
+            sources=["graphstore/cassandra/_recentrows.c"],
             optional=True,
             extra_compile_args=["-O2"],
         ),

@@ -16,17 +16,16 @@ just more rows).
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, groupby
+from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 from graphstore.base import merge_directions
-from graphstore.cassandra.encoding import EDGE_COPY, FIRST_SEEN_BASE
 from graphstore.cassandra.reads import ReadWindow, Request, lookup_requests, map_values_sum
+from graphstore.cassandra.recent_rows import FALLBACK, RAN_OUT, CandidateKey, collect, top
 from graphstore.cassandra.writer import Binder, map_driver_error
 from graphstore.model import Direction, Edge, NodeRef, hour_bucket
 
@@ -37,9 +36,6 @@ log = logging.getLogger(__name__)
 _MAX_HOUR = 2**62
 _MAX_NODES_PER_REQUEST = 64
 _NODE_ID = itemgetter(6)
-_unpack_copy = EDGE_COPY.unpack  # (count, FIRST_SEEN_BASE - first_seen, last_seen)
-CandidateKey = tuple[str, str, str, str]
-"""(dir, edge_type, other_type, other_id): an ``adjacency`` clustering key."""
 
 
 def row_to_edge(ref: NodeRef, row: Sequence[Any]) -> Edge | None:
@@ -138,7 +134,7 @@ class AdjacencyReader:
             edge = row_to_edge(ref, row)
             if edge is not None and _in_window(edge.last_seen, since, until):
                 (outs if row[0] == "out" else ins).append(edge)
-        return merge_directions(_top(outs, limit), _top(ins, limit), limit)
+        return merge_directions(top(outs, limit), top(ins, limit), limit)
 
     def _read_recent(
         self,
@@ -211,7 +207,7 @@ class AdjacencyReader:
             if fallbacks:
                 self._fallback(fallbacks, direction, since, until, limit)
             active = [s for s in active if self._wants_more(s, limit)]
-        return [_top(s.survivors, limit) for s in scans]
+        return [top(s.survivors, limit) for s in scans]
 
     @staticmethod
     def _pages(
@@ -249,72 +245,34 @@ class AdjacencyReader:
         max_scan: int,
     ) -> None:
         """Read index rows newest first until ``limit`` edges are found and the hour of the
-        last one is complete. The first row of an edge is its newest copy: its edge is
-        taken as is (or, for a row without data, the key goes to ``candidates``); later
-        rows of the same edge are stale and skipped."""
-        found = len(scan.survivors)
-        # A cut hour found earlier holds only while enough edges are still found: a page
-        # cut short in it is read on to its end; after lookups dropped candidates it is
-        # moved to wherever the limit-th edge now falls.
-        cut = scan.cut if found >= limit else None
-        candidates: list[CandidateKey] = []
-        scan.candidates = candidates
-        seen = scan.seen
-        add_seen = seen.add
-        ref = scan.ref
-        ref_type, ref_id = ref
-        append = scan.survivors.append
-        both = direction == "both"
-        scanned = scan.scanned
-        hour = scan.last_hour
+        last one is complete (``recent_rows.collect``); a cut hour found earlier holds only
+        while enough edges are still found: a page cut short in it is read on to its end,
+        and after lookups dropped candidates it moves to wherever the limit-th edge falls."""
         assert scan.rows is not None
-        rows: Iterator[Sequence[Any]] = scan.rows
-        if scan.pending is not None:  # the first row of the next hour, kept by the last call
-            rows = chain((scan.pending,), rows)
-            scan.pending = None
-        for row in rows:
-            if cut is not None and row[0] < cut:
-                scan.pending = row
-                break
-            hour = row[0]
-            scanned += 1
-            if scanned > max_scan:
-                scan.fallback = True
-                break
-            row_dir = row[1]
-            if not both and row_dir != direction:
-                continue
-            cand: CandidateKey = row[1:5]  # type: ignore[assignment]
-            if cand in seen:
-                continue
-            # The in-copy of a self-loop duplicates its out-copy (same hour, same batch).
-            if both and row_dir == "in" and row[3] == ref_type and row[4] == ref_id:
-                continue
-            add_seen(cand)
-            payload = row[5]
-            if payload is None:  # a row from before copies: look the edge up
-                candidates.append(cand)
-            else:
-                count, first_key, last = _unpack_copy(payload)
-                if (since is not None and last < since) or (until is not None and last > until):
-                    continue
-                first = FIRST_SEEN_BASE - first_key
-                other = (row[3], row[4])
-                if row_dir == "out":
-                    append(Edge(ref, row[2], other, {}, first, last, count))
-                else:
-                    append(Edge(other, row[2], ref, {}, first, last, count))
-            found += 1
-            if cut is None and found >= limit:
-                cut = hour
-        else:  # the rows ran out: the partition's end, or a page cut short
+        scan.candidates = []
+        status, scan.pending, scan.scanned, scan.last_hour, scan.cut = collect(
+            scan.rows,
+            scan.pending,
+            scan.ref,
+            scan.seen,
+            scan.survivors,
+            scan.candidates,
+            direction,
+            since,
+            until,
+            limit,
+            max_scan,
+            scan.scanned,
+            scan.last_hour,
+            scan.cut,
+        )
+        if status == FALLBACK:
+            scan.fallback = True
+        elif status == RAN_OUT:  # the partition's end, or a page cut short
             if scan.truncated:
                 scan.refill = True
             else:
                 scan.exhausted = True
-        scan.scanned = scanned
-        scan.last_hour = hour
-        scan.cut = cut
 
     def _collect_checked(
         self,
@@ -399,13 +357,3 @@ def _node_batches(scans: Sequence[_Scan], batches: int) -> Iterator[list[_Scan]]
 
 def _in_window(last_seen: int, since: int | None, until: int | None) -> bool:
     return (since is None or last_seen >= since) and (until is None or last_seen <= until)
-
-
-def _top(edges: list[Edge], limit: int) -> list[Edge]:
-    """The ``limit`` first edges in ``edge_sort_key`` order. The keys are built inline: the
-    same order ((type, id) tuples compare like their fields), without a call per edge."""
-    if len(edges) <= 1:
-        return edges[:limit]
-    keyed = [(-e.last_seen, e.type, e.src, e.dst, i) for i, e in enumerate(edges)]
-    ordered = heapq.nsmallest(limit, keyed) if len(keyed) > limit else sorted(keyed)
-    return [edges[k[4]] for k in ordered]
