@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graphstore.base import GraphStore
+from graphstore.cassandra.encoding import COPY_HEAD
 from graphstore.model import (
     HOUR_MS,
     BucketWrite,
@@ -351,8 +352,9 @@ def wait_for_compactions(session: Any, timeout_s: float) -> float:
 
 def _looks_loaded(store: Any, shape: GraphShape) -> bool:
     """Cheap check for --reuse: the last generated profile and its edges are present, with
-    newest-first copies (a keyspace loaded by an older version has index rows without them,
-    which read correctly but slowly, and would not measure this version)."""
+    keyed newest-first copies (a keyspace loaded by an older version has index rows without
+    copies or copies without their key, which read correctly but slowly, and would not
+    measure this version)."""
     last = ("Profile", f"p{shape.profiles - 1}")
     if store.get_node(last) is None or not store.neighbors(last, limit=1):
         return False
@@ -361,7 +363,7 @@ def _looks_loaded(store: Any, shape: GraphShape) -> bool:
         "WHERE node_type = %s AND node_id = %s LIMIT 1",
         last,
     )
-    return any(row[0] is not None for row in rows)
+    return any(row[0] is not None and len(row[0]) > COPY_HEAD.size for row in rows)
 
 
 def print_figures(label: str, figures: dict[str, float]) -> None:

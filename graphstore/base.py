@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from graphstore.gc_pause import paused_gc
 from graphstore.merge import coalesce
 from graphstore.model import (
     BucketWrite,
@@ -238,8 +239,9 @@ class GraphStore(ABC):
             or (since is not None and until is not None and since > until)
         ):
             return {r: [] for r in ref_list}
-        lists = self._adjacent_many(ref_list, direction, edge_type, since, until, limit)
-        return dict(zip(ref_list, lists, strict=True))
+        with paused_gc():  # many acyclic objects at once (graphstore.gc_pause)
+            lists = self._adjacent_many(ref_list, direction, edge_type, since, until, limit)
+            return dict(zip(ref_list, lists, strict=True))
 
     def khop(
         self,
@@ -252,7 +254,8 @@ class GraphStore(ABC):
         """Breadth-first walk; each node expands at most ``limit_per_hop`` newest edges."""
         from graphstore.queries import khop
 
-        return khop(self, ref, hops, limit_per_hop, direction, edge_type)
+        with paused_gc():
+            return khop(self, ref, hops, limit_per_hop, direction, edge_type)
 
     def shortest_path(
         self,
@@ -266,7 +269,8 @@ class GraphStore(ABC):
         """A shortest path a..b of at most ``max_hops`` edges (bidirectional BFS), or None."""
         from graphstore.queries import shortest_path
 
-        return shortest_path(self, a, b, max_hops, direction, edge_type, limit_per_hop)
+        with paused_gc():
+            return shortest_path(self, a, b, max_hops, direction, edge_type, limit_per_hop)
 
     def subgraph(
         self,

@@ -8,7 +8,10 @@
  *
  * collect(rows, pending, ref, seen, survivors, candidates, direction, since, until, limit,
  *         max_scan, scanned, hour, cut, edge_cls)
- *     -> (status, pending, scanned, hour, cut)
+ *     -> (status, pending, scanned, hour, cut)        rows: (hour, dir, et, ot, oid, edge, ...)
+ * collect_keyed(rows, pending, ref, seen, survivors, direction, since, until, limit,
+ *               max_scan, scanned, hour, cut, edge_cls)
+ *     -> (status, pending, scanned, hour, cut)        rows: (edge, ...), keyed copies only
  * top(edges, limit) -> the `limit` first edges, newest last_seen first, then by type, src,
  *     dst, then by position.
  */
@@ -16,12 +19,15 @@
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define STOPPED 0
 #define FALLBACK 1
 #define RAN_OUT 2
+#define UNKEYED 3
 #define FIRST_SEEN_BASE ((int64_t)1 << 62)
-#define COPY_SIZE 24 /* struct ">qqq": count, FIRST_SEEN_BASE - first_seen, last_seen */
+#define HOUR_MS ((int64_t)3600000)
+#define COPY_HEAD 24 /* struct ">qqq": count, FIRST_SEEN_BASE - first_seen, last_seen */
 
 static PyObject *str_last_seen, *str_type, *str_src, *str_dst;
 
@@ -254,10 +260,10 @@ collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             int64_t count, first, last;
             PyObject *edge;
             int appended;
-            if (!PyBytes_Check(payload) || PyBytes_GET_SIZE(payload) != COPY_SIZE) {
+            if (!PyBytes_Check(payload) || PyBytes_GET_SIZE(payload) < COPY_HEAD) {
                 PyErr_Format(PyExc_ValueError,
-                             "collect(): an edge copy must be %d bytes, got %R", COPY_SIZE,
-                             payload);
+                             "collect(): an edge copy must be at least %d bytes, got %R",
+                             COPY_HEAD, payload);
                 goto error;
             }
             p = (const unsigned char *)PyBytes_AS_STRING(payload);
@@ -288,6 +294,247 @@ collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
     }
 error:
+    Py_XDECREF(key);
+    Py_XDECREF(row);
+    Py_XDECREF(iterator);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ collect_keyed */
+
+/* The next UTF-8 text of a keyed copy's key, as a new str; advances *at. */
+static PyObject *
+key_text(const unsigned char *p, Py_ssize_t size, Py_ssize_t *at, const char **start,
+         Py_ssize_t *length)
+{
+    Py_ssize_t n;
+    if (*at + 2 > size) {
+        PyErr_SetString(PyExc_ValueError, "collect_keyed(): an edge copy's key is cut short");
+        return NULL;
+    }
+    n = ((Py_ssize_t)p[*at] << 8) | p[*at + 1];
+    *at += 2;
+    if (*at + n > size) {
+        PyErr_SetString(PyExc_ValueError, "collect_keyed(): an edge copy's key is cut short");
+        return NULL;
+    }
+    *start = (const char *)p + *at;
+    *length = n;
+    *at += n;
+    return PyUnicode_DecodeUTF8(*start, n, NULL);
+}
+
+static PyObject *
+collect_keyed(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *rows, *pending, *ref, *seen, *survivors, *direction, *edge_cls;
+    PyObject *iterator = NULL, *row = NULL, *key = NULL;
+    PyObject *edge_type = NULL, *other_type = NULL, *other_id = NULL;
+    const char *ref_type, *ref_id;
+    Py_ssize_t ref_type_len, ref_id_len;
+    int has_since, has_until, has_cut = 0, both, want_out;
+    int64_t since = 0, until = 0, limit, max_scan, scanned, hour, cut = 0, found;
+
+    if (nargs != 14) {
+        PyErr_Format(PyExc_TypeError, "collect_keyed() takes 14 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    rows = args[0];
+    pending = args[1];
+    ref = args[2];
+    seen = args[3];
+    survivors = args[4];
+    direction = args[5];
+    edge_cls = args[13];
+    if (!PyTuple_Check(ref) || PyTuple_GET_SIZE(ref) != 2 ||
+        !PyUnicode_Check(PyTuple_GET_ITEM(ref, 0)) || !PyUnicode_Check(PyTuple_GET_ITEM(ref, 1))) {
+        PyErr_SetString(PyExc_TypeError, "collect_keyed(): ref must be a (type, id) tuple of str");
+        return NULL;
+    }
+    if (!PySet_Check(seen) || !PyList_Check(survivors) || !PyUnicode_Check(direction)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "collect_keyed(): seen must be a set, survivors a list, direction a str");
+        return NULL;
+    }
+    both = PyUnicode_CompareWithASCIIString(direction, "both") == 0;
+    want_out = PyUnicode_CompareWithASCIIString(direction, "out") == 0;
+    if (!both && !want_out && PyUnicode_CompareWithASCIIString(direction, "in") != 0) {
+        PyErr_Format(PyExc_ValueError, "collect_keyed(): direction %R is not out, in or both",
+                     direction);
+        return NULL;
+    }
+    ref_type = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(ref, 0), &ref_type_len);
+    ref_id = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(ref, 1), &ref_id_len);
+    if (ref_type == NULL || ref_id == NULL) {
+        return NULL;
+    }
+    if (bound(args[6], &has_since, &since) < 0 || bound(args[7], &has_until, &until) < 0 ||
+        as_int64(args[8], &limit) < 0 || as_int64(args[9], &max_scan) < 0 ||
+        as_int64(args[10], &scanned) < 0 || as_int64(args[11], &hour) < 0) {
+        return NULL;
+    }
+    found = PyList_GET_SIZE(survivors);
+    if (args[12] != Py_None && found >= limit) {
+        if (as_int64(args[12], &cut) < 0) {
+            return NULL;
+        }
+        has_cut = 1;
+    }
+    iterator = PyObject_GetIter(rows);
+    if (iterator == NULL) {
+        return NULL;
+    }
+    if (pending != Py_None) {
+        row = Py_NewRef(pending);
+    }
+    for (;;) {
+        PyObject *payload, *edge, *other;
+        const unsigned char *p;
+        const char *ot_start, *oid_start, *et_start;
+        Py_ssize_t size, at, ot_len, oid_len, et_len;
+        int64_t count, first, last, row_hour, rest;
+        int is_out, contained, appended;
+
+        if (row == NULL) {
+            row = PyIter_Next(iterator);
+            if (row == NULL) {
+                if (PyErr_Occurred()) {
+                    goto error;
+                }
+                Py_DECREF(iterator);
+                return collected(RAN_OUT, NULL, scanned, hour, has_cut, cut);
+            }
+        }
+        if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 1) {
+            PyErr_SetString(PyExc_TypeError, "collect_keyed(): rows must be tuples (edge, ...)");
+            goto error;
+        }
+        payload = PyTuple_GET_ITEM(row, 0);
+        if (payload == Py_None ||
+            (PyBytes_Check(payload) && PyBytes_GET_SIZE(payload) <= COPY_HEAD)) {
+            /* a row from before keyed copies: the scan must read whole rows */
+            Py_DECREF(row);
+            Py_DECREF(iterator);
+            return collected(UNKEYED, NULL, scanned, hour, has_cut, cut);
+        }
+        if (!PyBytes_Check(payload)) {
+            PyErr_Format(PyExc_TypeError, "collect_keyed(): an edge copy must be bytes, got %R",
+                         payload);
+            goto error;
+        }
+        p = (const unsigned char *)PyBytes_AS_STRING(payload);
+        size = PyBytes_GET_SIZE(payload);
+        count = be64(p);
+        first = FIRST_SEEN_BASE - be64(p + 8);
+        last = be64(p + 16);
+        rest = last % HOUR_MS;
+        row_hour = last - (rest < 0 ? rest + HOUR_MS : rest); /* a copy sits in its last hour */
+        if (has_cut && row_hour < cut) {
+            Py_DECREF(iterator);
+            return collected(STOPPED, row, scanned, hour, has_cut, cut); /* takes the row */
+        }
+        hour = row_hour;
+        scanned += 1;
+        if (scanned > max_scan) {
+            Py_DECREF(row);
+            Py_DECREF(iterator);
+            return collected(FALLBACK, NULL, scanned, hour, has_cut, cut);
+        }
+        if (p[COPY_HEAD] > 1) {
+            PyErr_Format(PyExc_ValueError, "collect_keyed(): an edge copy has direction byte %d",
+                         (int)p[COPY_HEAD]);
+            goto error;
+        }
+        is_out = p[COPY_HEAD] == 0;
+        if (!both && is_out != want_out) {
+            Py_CLEAR(row);
+            continue;
+        }
+        key = PyBytes_FromStringAndSize((const char *)p + COPY_HEAD, size - COPY_HEAD);
+        if (key == NULL) {
+            goto error;
+        }
+        contained = PySet_Contains(seen, key);
+        if (contained < 0) {
+            goto error;
+        }
+        if (contained) {
+            Py_CLEAR(key);
+            Py_CLEAR(row);
+            continue;
+        }
+        at = COPY_HEAD + 1;
+        edge_type = key_text(p, size, &at, &et_start, &et_len);
+        if (edge_type == NULL) {
+            goto error;
+        }
+        other_type = key_text(p, size, &at, &ot_start, &ot_len);
+        if (other_type == NULL) {
+            goto error;
+        }
+        other_id = key_text(p, size, &at, &oid_start, &oid_len);
+        if (other_id == NULL) {
+            goto error;
+        }
+        if (at != size) {
+            PyErr_SetString(PyExc_ValueError, "collect_keyed(): an edge copy has extra bytes");
+            goto error;
+        }
+        /* the in-copy of a self-loop duplicates its out-copy */
+        if (both && !is_out && ot_len == ref_type_len && oid_len == ref_id_len &&
+            memcmp(ot_start, ref_type, (size_t)ot_len) == 0 &&
+            memcmp(oid_start, ref_id, (size_t)oid_len) == 0) {
+            goto skip;
+        }
+        if (PySet_Add(seen, key) < 0) {
+            goto error;
+        }
+        if ((has_since && last < since) || (has_until && last > until)) {
+            goto skip;
+        }
+        other = PyTuple_Pack(2, other_type, other_id);
+        if (other == NULL) {
+            goto error;
+        }
+        {
+            PyObject *props = PyDict_New(), *first_o = PyLong_FromLongLong(first);
+            PyObject *last_o = PyLong_FromLongLong(last), *count_o = PyLong_FromLongLong(count);
+            edge = NULL;
+            if (props != NULL && first_o != NULL && last_o != NULL && count_o != NULL) {
+                PyObject *argv[7] = {is_out ? ref : other, edge_type, is_out ? other : ref,
+                                     props, first_o, last_o, count_o};
+                edge = PyObject_Vectorcall(edge_cls, argv, 7, NULL);
+            }
+            Py_XDECREF(props);
+            Py_XDECREF(first_o);
+            Py_XDECREF(last_o);
+            Py_XDECREF(count_o);
+        }
+        Py_DECREF(other);
+        if (edge == NULL) {
+            goto error;
+        }
+        appended = PyList_Append(survivors, edge);
+        Py_DECREF(edge);
+        if (appended < 0) {
+            goto error;
+        }
+        found += 1;
+        if (!has_cut && found >= limit) {
+            has_cut = 1;
+            cut = hour;
+        }
+    skip:
+        Py_CLEAR(edge_type);
+        Py_CLEAR(other_type);
+        Py_CLEAR(other_id);
+        Py_CLEAR(key);
+        Py_CLEAR(row);
+    }
+error:
+    Py_XDECREF(edge_type);
+    Py_XDECREF(other_type);
+    Py_XDECREF(other_id);
     Py_XDECREF(key);
     Py_XDECREF(row);
     Py_XDECREF(iterator);
@@ -416,6 +663,8 @@ top(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef recentrows_methods[] = {
     {"collect", (PyCFunction)(void (*)(void))collect, METH_FASTCALL,
      "Scan newest-first index rows (see graphstore/cassandra/recent_rows.py)."},
+    {"collect_keyed", (PyCFunction)(void (*)(void))collect_keyed, METH_FASTCALL,
+     "Scan newest-first keyed copies (see graphstore/cassandra/recent_rows.py)."},
     {"top", (PyCFunction)(void (*)(void))top, METH_FASTCALL,
      "The limit first edges, newest first (see graphstore/cassandra/recent_rows.py)."},
     {NULL, NULL, 0, NULL},

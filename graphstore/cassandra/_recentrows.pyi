@@ -23,4 +23,21 @@ def collect(
     edge_cls: type[Edge],
     /,
 ) -> tuple[int, Sequence[Any] | None, int, int, int | None]: ...
+def collect_keyed(
+    rows: Iterable[Sequence[Any]],
+    pending: Sequence[Any] | None,
+    ref: NodeRef,
+    seen: set[bytes],
+    survivors: list[Edge],
+    direction: str,
+    since: int | None,
+    until: int | None,
+    limit: int,
+    max_scan: int,
+    scanned: int,
+    hour: int,
+    cut: int | None,
+    edge_cls: type[Edge],
+    /,
+) -> tuple[int, Sequence[Any] | None, int, int, int | None]: ...
 def top(edges: list[Edge], limit: int, /) -> list[Edge]: ...

@@ -6,12 +6,15 @@ of each edge (its newest copy, exact; later rows of the same edge are stale copi
 ``limit`` edges pass the since/until filter and the hour of the last one is complete:
 every edge not yet seen is older. One partition read per node; a frontier's first pages
 come in a few multi-node requests (PER PARTITION LIMIT), and a node whose page was cut
-inside its last hour is read on by itself.
+inside its last hour is read on by itself. A copy carries its row's key, so the scans
+select only the copy (``recent_rows.collect_keyed``).
 
-Index rows without a copy (written before copies existed) give candidates whose exact rows
-are fetched from ``adjacency`` with one IN query per node. A node whose scan passes
-``max_scan`` rows (many stale copies) falls back to reading its adjacency partition (exact,
-just more rows).
+Rows written by earlier versions (copies without their key, or index rows without a copy)
+make the node's scan start again on whole rows (``recent_rows.collect``); the reader then
+reads whole rows from the start for later queries too. Index rows without a copy give
+candidates whose exact rows are fetched from ``adjacency`` with one IN query per node. A
+node whose scan passes ``max_scan`` rows (many stale copies) falls back to reading its
+adjacency partition (exact, just more rows).
 """
 
 from __future__ import annotations
@@ -25,7 +28,15 @@ from typing import Any
 
 from graphstore.base import merge_directions
 from graphstore.cassandra.reads import ReadWindow, Request, lookup_requests, map_values_sum
-from graphstore.cassandra.recent_rows import FALLBACK, RAN_OUT, CandidateKey, collect, top
+from graphstore.cassandra.recent_rows import (
+    FALLBACK,
+    RAN_OUT,
+    UNKEYED,
+    CandidateKey,
+    collect,
+    collect_keyed,
+    top,
+)
 from graphstore.cassandra.writer import Binder, map_driver_error
 from graphstore.model import Direction, Edge, NodeRef, hour_bucket
 
@@ -35,7 +46,8 @@ log = logging.getLogger(__name__)
 
 _MAX_HOUR = 2**62
 _MAX_NODES_PER_REQUEST = 64
-_NODE_ID = itemgetter(6)
+_KEYED_NODE_ID = itemgetter(1)  # rows (edge, node_id)
+_WHOLE_NODE_ID = itemgetter(6)  # rows (hour, dir, edge_type, other_type, other_id, edge, node_id)
 
 
 def row_to_edge(ref: NodeRef, row: Sequence[Any]) -> Edge | None:
@@ -55,7 +67,7 @@ class _Scan:
     ref: NodeRef
     rows: Iterator[Sequence[Any]] | None = None
     pending: Sequence[Any] | None = None
-    seen: set[CandidateKey] = field(default_factory=set)
+    seen: set[Any] = field(default_factory=set)  # key bytes (keyed) or CandidateKey (whole)
     candidates: list[CandidateKey] = field(default_factory=list)
     survivors: list[Edge] = field(default_factory=list)
     scanned: int = 0
@@ -65,6 +77,19 @@ class _Scan:
     truncated: bool = False  # ``rows`` is a page cut by PER PARTITION LIMIT
     refill: bool = False  # ``rows`` ended at such a cut: read on from ``last_hour``
     last_hour: int = 0
+    whole: bool = False  # reads whole rows (rows of earlier versions were met)
+    restart: bool = False  # read the node again from its newest hour
+
+    def restart_whole(self) -> None:
+        """Start over on whole rows (a row without a keyed copy was met)."""
+        self.rows = self.pending = None
+        self.seen = set()
+        self.candidates = []
+        self.survivors = []
+        self.scanned = self.last_hour = 0
+        self.exhausted = self.fallback = self.truncated = self.refill = False
+        self.cut = None
+        self.whole = self.restart = True
 
 
 @dataclass
@@ -73,17 +98,24 @@ class AdjacencyReader:
 
     session: Any
     target: str
-    recent_scan: Binder  # (node_type, node_id, hour_lo, hour_hi) -> hour, dir, et, ot, oid,
-    #                      edge (packed copy), node_id
+    recent_scan: Binder  # (node_type, node_id, hour_lo, hour_hi) -> edge (keyed copy), node_id
     recent_scan_many: Binder  # (node_type, [node_id...], hour_lo, hour_hi, per-node limit)
+    recent_scan_whole: Binder  # as recent_scan -> hour, dir, et, ot, oid, edge, node_id
+    recent_scan_many_whole: Binder  # as recent_scan_many, whole rows
     lookup: Binder  # (node_type, node_id, [(dir, et, ot, oid)...]) -> adjacency rows
     partition: Binder  # (node_type, node_id) -> adjacency rows
     partition_dirs_typed: Binder  # (node_type, node_id, [dirs], edge_type) -> adjacency rows
     partition_dir: Binder  # (node_type, node_id, dir) -> adjacency rows
     concurrency: int = 64
     frontier_batches: int = 4  # requests for the first pages of a frontier's nodes
+    # A first page holds limit + max(page_slack, limit // page_slack_ratio) rows: usually
+    # enough to finish the hour of the limit-th edge, and a node that needs more is read
+    # on by itself.
+    page_slack: int = 24
+    page_slack_ratio: int = 4
     max_scan_factor: int = 4
     max_scan_extra: int = 256
+    whole_rows: bool = False  # set once rows of an earlier version were met
 
     # -------------------------------------------------------------- plumbing
 
@@ -148,8 +180,9 @@ class AdjacencyReader:
         # copy must be seen before its stale copies in older hours (which would otherwise
         # pass for an edge last seen before ``until``).
         hour_lo = 0 if since is None else hour_bucket(since)
-        page = limit + max(24, limit // 4)  # usually enough to finish the cut hour
-        scans = [_Scan(ref) for ref in refs]
+        page = limit + max(self.page_slack, limit // self.page_slack_ratio)
+        whole = self.whole_rows
+        scans = [_Scan(ref, whole=whole) for ref in refs]
         max_scan = self.max_scan_factor * limit + self.max_scan_extra
         window = ReadWindow(self, "scan recent edges")
         # Each node's first page: one request for a single node (paged by the driver);
@@ -159,14 +192,16 @@ class AdjacencyReader:
         batches: list[tuple[list[_Scan], Any]] = []
         if len(scans) == 1:
             scan = scans[0]
-            single: Request = (self.recent_scan, (*scan.ref, hour_lo, _MAX_HOUR), page)
+            one = self.recent_scan_whole if whole else self.recent_scan
+            single: Request = (one, (*scan.ref, hour_lo, _MAX_HOUR), page)
             batches.append(([scan], window.submit(single)))
         else:
             for group in _node_batches(scans, self.frontier_batches):
                 node_type = group[0].ref[0]
                 ids = [scan.ref[1] for scan in group]
                 params = (node_type, ids, hour_lo, _MAX_HOUR, page)
-                many: Request = (self.recent_scan_many, params, page * len(group) + 1)
+                statement = self.recent_scan_many_whole if whole else self.recent_scan_many
+                many: Request = (statement, params, page * len(group) + 1)
                 batches.append((group, window.submit(many)))
         # Rows that carry their edge (all rows this version writes) answer in this round;
         # rows without (written before copies existed) are looked up in ``adjacency``, each
@@ -174,7 +209,8 @@ class AdjacencyReader:
         pending: list[tuple[_Scan, list[Any]]] = []
         fallbacks: list[_Scan] = []
         for group, future in batches:
-            for scan, rows, cut_short in self._pages(group, window.result(future), page):
+            result_set = window.result(future)
+            for scan, rows, cut_short in self._pages(group, result_set, page, whole):
                 scan.rows = rows
                 scan.truncated = cut_short
                 self._collect_checked(scan, direction, since, until, limit, max_scan)
@@ -190,15 +226,20 @@ class AdjacencyReader:
             self._fallback(fallbacks, direction, since, until, limit)
         active = [s for s in scans if self._wants_more(s, limit)]
         while active:  # cut pages, stale or filtered rows: continue the scans
-            refills = [s for s in active if s.refill]
+            refills = [s for s in active if s.refill or s.restart]
             if refills:
                 requests: list[Request] = [
-                    (self.recent_scan, (*s.ref, hour_lo, s.last_hour), page) for s in refills
+                    (
+                        self.recent_scan_whole if s.whole else self.recent_scan,
+                        (*s.ref, hour_lo, _MAX_HOUR if s.restart else s.last_hour),
+                        page,
+                    )
+                    for s in refills
                 ]
                 results = self.run(requests, "scan recent edges")
                 for scan, result_set in zip(refills, results, strict=True):
                     scan.rows = iter(result_set)  # further pages are fetched on demand
-                    scan.refill = scan.truncated = False
+                    scan.refill = scan.truncated = scan.restart = False
             for scan in active:
                 self._collect_checked(scan, direction, since, until, limit, max_scan)
             lookups = [s for s in active if s.candidates and not s.fallback]
@@ -211,7 +252,7 @@ class AdjacencyReader:
 
     @staticmethod
     def _pages(
-        group: list[_Scan], result_set: Any, page: int
+        group: list[_Scan], result_set: Any, page: int, whole: bool
     ) -> Iterator[tuple[_Scan, Iterator[Sequence[Any]], bool]]:
         """Split a first-page result into (scan, its rows, whether PER PARTITION LIMIT cut
         them). A single-node result is paged by the driver and never cut."""
@@ -221,7 +262,8 @@ class AdjacencyReader:
         by_id = {scan.ref[1]: scan for scan in group}
         rows = result_set.current_rows
         done: set[str] = set()
-        for node_id, node_rows in groupby(rows, key=_NODE_ID):
+        node_id_of = _WHOLE_NODE_ID if whole else _KEYED_NODE_ID
+        for node_id, node_rows in groupby(rows, key=node_id_of):
             node_list = list(node_rows)
             done.add(node_id)
             yield by_id[node_id], iter(node_list), len(node_list) >= page
@@ -233,7 +275,9 @@ class AdjacencyReader:
     def _wants_more(scan: _Scan, limit: int) -> bool:
         if scan.fallback:
             return False
-        return scan.refill or (len(scan.survivors) < limit and not scan.exhausted)
+        if scan.refill or scan.restart:
+            return True
+        return len(scan.survivors) < limit and not scan.exhausted
 
     def _collect(
         self,
@@ -245,28 +289,51 @@ class AdjacencyReader:
         max_scan: int,
     ) -> None:
         """Read index rows newest first until ``limit`` edges are found and the hour of the
-        last one is complete (``recent_rows.collect``); a cut hour found earlier holds only
-        while enough edges are still found: a page cut short in it is read on to its end,
-        and after lookups dropped candidates it moves to wherever the limit-th edge falls."""
+        last one is complete (``recent_rows``); a cut hour found earlier holds only while
+        enough edges are still found: a page cut short in it is read on to its end, and
+        after lookups dropped candidates it moves to wherever the limit-th edge falls."""
+        if scan.restart:  # its whole rows are read in the next round
+            return
         assert scan.rows is not None
         scan.candidates = []
-        status, scan.pending, scan.scanned, scan.last_hour, scan.cut = collect(
-            scan.rows,
-            scan.pending,
-            scan.ref,
-            scan.seen,
-            scan.survivors,
-            scan.candidates,
-            direction,
-            since,
-            until,
-            limit,
-            max_scan,
-            scan.scanned,
-            scan.last_hour,
-            scan.cut,
-        )
-        if status == FALLBACK:
+        if scan.whole:
+            status, scan.pending, scan.scanned, scan.last_hour, scan.cut = collect(
+                scan.rows,
+                scan.pending,
+                scan.ref,
+                scan.seen,
+                scan.survivors,
+                scan.candidates,
+                direction,
+                since,
+                until,
+                limit,
+                max_scan,
+                scan.scanned,
+                scan.last_hour,
+                scan.cut,
+            )
+        else:
+            status, scan.pending, scan.scanned, scan.last_hour, scan.cut = collect_keyed(
+                scan.rows,
+                scan.pending,
+                scan.ref,
+                scan.seen,
+                scan.survivors,
+                direction,
+                since,
+                until,
+                limit,
+                max_scan,
+                scan.scanned,
+                scan.last_hour,
+                scan.cut,
+            )
+        if status == UNKEYED:
+            log.debug("rows without keyed copies under %s: reading whole rows", scan.ref)
+            self.whole_rows = True
+            scan.restart_whole()
+        elif status == FALLBACK:
             scan.fallback = True
         elif status == RAN_OUT:  # the partition's end, or a page cut short
             if scan.truncated:

@@ -74,11 +74,11 @@ class NewestCopies:
         for (src_type, src_id, edge_type, dst_type, dst_id), first, last, count in stored:
             ttl = self.ttl_for(edge_type)
             hour = hour_bucket(last)
-            payload = encode_edge_copy(first, last, count)
             for row in (
                 (src_type, src_id, hour, "out", edge_type, dst_type, dst_id),
                 (dst_type, dst_id, hour, "in", edge_type, src_type, src_id),
             ):
+                payload = encode_edge_copy(first, last, count, *row[3:])
                 part = ("r", row[0], row[1])
                 add(part, self.copy_edge, (ttl, last, payload, *row))
         return groups

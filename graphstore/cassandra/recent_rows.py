@@ -14,8 +14,8 @@ import heapq
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from graphstore.cassandra.encoding import EDGE_COPY, FIRST_SEEN_BASE
-from graphstore.model import Edge, NodeRef
+from graphstore.cassandra.encoding import COPY_HEAD, FIRST_SEEN_BASE, decode_copy_key
+from graphstore.model import HOUR_MS, Edge, NodeRef
 
 try:  # built by `pip install` when a C compiler exists
     from graphstore.cassandra import _recentrows
@@ -27,10 +27,13 @@ __all__ = [
     "NATIVE",
     "RAN_OUT",
     "STOPPED",
+    "UNKEYED",
     "CandidateKey",
     "Collected",
     "collect",
+    "collect_keyed",
     "py_collect",
+    "py_collect_keyed",
     "py_top",
     "top",
 ]
@@ -44,6 +47,8 @@ FALLBACK = 1
 """More than ``max_scan`` rows were scanned."""
 RAN_OUT = 2
 """The rows ran out (the partition's end, or the end of a page cut short)."""
+UNKEYED = 3
+"""``collect_keyed`` met a row without a keyed copy: the scan must read whole rows."""
 
 Collected = tuple[int, Sequence[Any] | None, int, int, int | None]
 """(status, pending row, rows scanned, hour of the last scanned row, cut hour)."""
@@ -51,7 +56,8 @@ Collected = tuple[int, Sequence[Any] | None, int, int, int | None]
 #: Whether the C loop is in use.
 NATIVE = _recentrows is not None
 
-_unpack_copy = EDGE_COPY.unpack  # (count, FIRST_SEEN_BASE - first_seen, last_seen)
+_unpack_head = COPY_HEAD.unpack_from  # (count, FIRST_SEEN_BASE - first_seen, last_seen)
+_HEAD = COPY_HEAD.size
 
 
 def py_collect(
@@ -115,7 +121,7 @@ def py_collect(
         if payload is None:  # a row from before copies: look the edge up
             candidates.append(key)
         else:
-            count, first_key, last = _unpack_copy(payload)
+            count, first_key, last = _unpack_head(payload)
             if (since is not None and last < since) or (until is not None and last > until):
                 continue
             other = (current[3], current[4])
@@ -124,6 +130,81 @@ def py_collect(
                 append(Edge(ref, current[2], other, {}, first, last, count))
             else:
                 append(Edge(other, current[2], ref, {}, first, last, count))
+        found += 1
+        if cut is None and found >= limit:
+            cut = hour
+
+
+def py_collect_keyed(
+    rows: Iterable[Sequence[Any]],
+    pending: Sequence[Any] | None,
+    ref: NodeRef,
+    seen: set[bytes],
+    survivors: list[Edge],
+    direction: str,
+    since: int | None,
+    until: int | None,
+    limit: int,
+    max_scan: int,
+    scanned: int,
+    hour: int,
+    cut: int | None,
+) -> Collected:
+    """``py_collect`` for rows that are only (edge, ...): keyed copies carry their row's key
+    (``encoding.encode_edge_copy``) and sit in the hour of their last_seen, so the scan
+    needs no other column, and the driver decodes one value per row instead of six. The
+    key's bytes identify the edge in ``seen``. A row without a keyed copy (written by an
+    earlier version) ends the call with UNKEYED: the caller reads the node again whole."""
+    found = len(survivors)
+    if found < limit:
+        cut = None
+    both = direction == "both"
+    want = 0 if direction == "out" else 1
+    ref_type, ref_id = ref
+    add_seen = seen.add
+    append = survivors.append
+    iterator = iter(rows)
+    row: Sequence[Any] | None = pending
+    while True:
+        if row is None:
+            row = next(iterator, None)
+            if row is None:
+                return RAN_OUT, None, scanned, hour, cut
+        payload = row[0]
+        if payload is None or len(payload) <= _HEAD:
+            return UNKEYED, None, scanned, hour, cut
+        count, first_key, last = _unpack_head(payload)
+        row_hour = last - last % HOUR_MS
+        if cut is not None and row_hour < cut:
+            return STOPPED, row, scanned, hour, cut
+        hour = row_hour
+        scanned += 1
+        if scanned > max_scan:
+            return FALLBACK, None, scanned, hour, cut
+        row = None
+        code = payload[_HEAD]
+        if code > 1:
+            raise ValueError(f"an edge copy has direction byte {code}")
+        if not both and code != want:
+            continue
+        key = payload[_HEAD:]
+        if key in seen:
+            continue
+        edge_key = decode_copy_key(payload)
+        assert edge_key is not None
+        _, edge_type, other_type, other_id = edge_key
+        # The in-copy of a self-loop duplicates its out-copy (same hour, same batch).
+        if both and code == 1 and other_type == ref_type and other_id == ref_id:
+            continue
+        add_seen(key)
+        if (since is not None and last < since) or (until is not None and last > until):
+            continue
+        other = (other_type, other_id)
+        first = FIRST_SEEN_BASE - first_key
+        if code == 0:
+            append(Edge(ref, edge_type, other, {}, first, last, count))
+        else:
+            append(Edge(other, edge_type, ref, {}, first, last, count))
         found += 1
         if cut is None and found >= limit:
             cut = hour
@@ -176,7 +257,40 @@ if _recentrows is not None:
             Edge,
         )
 
+    def collect_keyed(
+        rows: Iterable[Sequence[Any]],
+        pending: Sequence[Any] | None,
+        ref: NodeRef,
+        seen: set[bytes],
+        survivors: list[Edge],
+        direction: str,
+        since: int | None,
+        until: int | None,
+        limit: int,
+        max_scan: int,
+        scanned: int,
+        hour: int,
+        cut: int | None,
+    ) -> Collected:
+        return _recentrows.collect_keyed(
+            rows,
+            pending,
+            ref,
+            seen,
+            survivors,
+            direction,
+            since,
+            until,
+            limit,
+            max_scan,
+            scanned,
+            hour,
+            cut,
+            Edge,
+        )
+
     top = _recentrows.top
 else:  # pragma: no cover - see above
     collect = py_collect
+    collect_keyed = py_collect_keyed
     top = py_top

@@ -14,7 +14,14 @@ _ADJ_WHERE = (
     "node_type = ? AND node_id = ? AND dir = ? AND edge_type = ? AND other_type = ? "
     "AND other_id = ?"
 )
-_RECENT_COLUMNS = "hour, dir, edge_type, other_type, other_id, edge, node_id"
+# Keyed copies carry their row's key, so scans select only them (and, for multi-node
+# requests, the node); rows written before keyed copies need the whole row.
+_RECENT_KEYED = "edge, node_id"
+_RECENT_WHOLE = "hour, dir, edge_type, other_type, other_id, edge, node_id"
+_RECENT_ONE = "WHERE node_type = ? AND node_id = ? AND hour >= ? AND hour <= ?"
+_RECENT_MANY = (
+    "WHERE node_type = ? AND node_id IN ? AND hour >= ? AND hour <= ? PER PARTITION LIMIT ?"
+)
 _RECENT_WHERE = (
     "node_type = ? AND node_id = ? AND hour = ? AND dir = ? AND edge_type = ? "
     "AND other_type = ? AND other_id = ?"
@@ -41,6 +48,8 @@ class Prepared:
     get_node: Any
     recent_scan: Any
     recent_scan_many: Any
+    recent_scan_whole: Any
+    recent_scan_many_whole: Any
     adj_lookup: Any
     adj_partition: Any
     adj_dir: Any
@@ -87,14 +96,11 @@ class Prepared:
                 f"{_BUCKET_WHERE} AND bucket_start = ? AND partition = ?",
             ),
             get_node=p(f"SELECT first_seen, last_seen, props FROM {ks}.nodes WHERE {node_where}"),
-            recent_scan=p(
-                f"SELECT {_RECENT_COLUMNS} FROM {ks}.adjacency_recent "
-                "WHERE node_type = ? AND node_id = ? AND hour >= ? AND hour <= ?"
-            ),
-            recent_scan_many=p(
-                f"SELECT {_RECENT_COLUMNS} FROM {ks}.adjacency_recent "
-                "WHERE node_type = ? AND node_id IN ? AND hour >= ? AND hour <= ? "
-                "PER PARTITION LIMIT ?"
+            recent_scan=p(f"SELECT {_RECENT_KEYED} FROM {ks}.adjacency_recent {_RECENT_ONE}"),
+            recent_scan_many=p(f"SELECT {_RECENT_KEYED} FROM {ks}.adjacency_recent {_RECENT_MANY}"),
+            recent_scan_whole=p(f"SELECT {_RECENT_WHOLE} FROM {ks}.adjacency_recent {_RECENT_ONE}"),
+            recent_scan_many_whole=p(
+                f"SELECT {_RECENT_WHOLE} FROM {ks}.adjacency_recent {_RECENT_MANY}"
             ),
             scan_recent=p(
                 "SELECT node_type, node_id, hour, dir, edge_type, other_type, other_id, "

@@ -21,6 +21,7 @@ from graphstore.cassandra.adjacency import AdjacencyReader
 from graphstore.cassandra.config import CassandraConfig, parse_cassandra_url
 from graphstore.cassandra.driver import require_driver
 from graphstore.cassandra.encoding import (
+    decode_copy_key,
     decode_edge_copy,
     decode_prop,
     encode_prop,
@@ -143,6 +144,8 @@ class CassandraGraphStore(GraphStore):
             self.target,
             recent_scan=Binder(st.recent_scan, version),
             recent_scan_many=Binder(st.recent_scan_many, version),
+            recent_scan_whole=Binder(st.recent_scan_whole, version),
+            recent_scan_many_whole=Binder(st.recent_scan_many_whole, version),
             lookup=Binder(st.adj_lookup, version, {2: pack_text_tuples}),
             partition=Binder(st.adj_partition, version),
             partition_dirs_typed=Binder(st.adj_dirs_typed, version),
@@ -269,6 +272,7 @@ class CassandraGraphStore(GraphStore):
     def truncate(self) -> None:
         for statement in self._stmts.truncate:
             self._execute(statement, (), "truncate the graph tables", timeout=120)
+        self._reader.whole_rows = False  # no rows of earlier versions are left
 
     # ------------------------------------------------------------------ reads
 
@@ -426,6 +430,9 @@ class CassandraGraphStore(GraphStore):
             self._stmts.scan_recent, "scan adjacency_recent"
         ):
             row_key = (nt, ni, direction, et, ot, oi)
+            carried = decode_copy_key(payload) if payload is not None else None
+            if carried is not None and carried != (direction, et, ot, oi):
+                problems.append(f"{row_key} @ {hour}: the copy carries the key {carried}")
             if row_key not in newest or hour > newest[row_key][0]:
                 copy = decode_edge_copy(payload) if payload is not None else (None, None, None)
                 newest[row_key] = (hour, *copy)

@@ -14,6 +14,7 @@ import pytest
 
 from graphstore.base import GraphStore
 from graphstore.cassandra.config import parse_cassandra_url
+from graphstore.cassandra.encoding import COPY_HEAD
 from graphstore.cassandra.schema import create_schema
 from graphstore.cassandra.store import CassandraGraphStore
 from graphstore.model import HOUR_MS, BucketWrite, EdgeWrite, NodeRef
@@ -164,6 +165,54 @@ def test_index_rows_without_copies_are_read_through_adjacency(
             assert store.neighbors_many(refs, "out", until=until, limit=limit) == (
                 lite.neighbors_many(refs, "out", until=until, limit=limit)
             )
+
+
+def test_copies_without_their_key_are_read_as_whole_rows(
+    cassandra_module_store: GraphStore, tmp_path: Path
+) -> None:
+    """Copies written before they carried their row's key (the head alone) make a node's
+    scan start over on whole rows; answers stay exact, and keyed reads come back after a
+    truncate."""
+    store = cassandra_module_store
+    assert isinstance(store, CassandraGraphStore)
+    store.truncate()
+    rng = random.Random(11)
+    edges, buckets = [], []
+    for _ in range(200):
+        t = rng.randrange(20 * HOUR_MS)
+        src, dst = f"p{rng.randrange(8)}", f"t{rng.randrange(5)}"
+        edges.append(EdgeWrite("Profile", src, "PLAYED", "Title", dst, t, t + 1))
+        buckets.append(BucketWrite("Profile", src, "PLAYED", "Title", dst, t - t % HOUR_MS, "0", 1))
+    refs = [("Profile", f"p{i}") for i in range(8)] + [("Title", f"t{i}") for i in range(5)]
+    store.write([], edges, buckets)
+    with SQLiteGraphStore(tmp_path / "ref.db") as lite:
+        lite.write([], edges, buckets)
+        want = lite.neighbors_many(refs, "both", limit=10)
+        assert store.neighbors_many(refs, "both", limit=10) == want
+        assert not store._reader.whole_rows  # keyed copies only so far
+        session, ks = store.session, store.config.keyspace
+        update = session.prepare(
+            f"UPDATE {ks}.adjacency_recent USING TIMESTAMP ? SET edge = ? WHERE node_type = ? "
+            "AND node_id = ? AND hour = ? AND dir = ? AND edge_type = ? AND other_type = ? "
+            "AND other_id = ?"
+        )
+        rows = session.execute(
+            "SELECT node_type, node_id, hour, dir, edge_type, other_type, other_id, edge, "
+            f"writetime(edge) FROM {ks}.adjacency_recent"
+        )
+        for *key, payload, written in rows:
+            if rng.random() < 0.5:  # as 0.2 wrote it: count, first_seen, last_seen only
+                session.execute(update, (written + 1, payload[: COPY_HEAD.size], *key))
+        for limit in (1, 3, 10, 100):
+            for direction in ("out", "in", "both"):
+                assert store.neighbors_many(refs, direction, limit=limit) == (
+                    lite.neighbors_many(refs, direction, limit=limit)
+                )
+            assert _neighbors(store, refs, limit) == _neighbors(lite, refs, limit)
+        assert store._reader.whole_rows
+        assert store.check_mirror() == []
+    store.truncate()
+    assert not store._reader.whole_rows
 
 
 def test_a_keyspace_from_before_copies_gets_their_columns(
