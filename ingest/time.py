@@ -12,7 +12,7 @@ from __future__ import annotations
 import operator
 import time
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ingest.errors import ConfigError
@@ -85,6 +85,7 @@ class WatermarkStrategy:
     timestamp_assigner: Callable[[Any], int | None] | str | int | None = None
     idle_timeout_ms: int | None = None
     enabled: bool = True
+    timestamp_bounds: tuple[int, int] | None = None
 
     @staticmethod
     def for_bounded_out_of_orderness(max_out_of_orderness_ms: int) -> WatermarkStrategy:
@@ -106,16 +107,22 @@ class WatermarkStrategy:
     def with_timestamp_assigner(
         self, assigner: Callable[[Any], int | None] | str | int
     ) -> WatermarkStrategy:
-        return WatermarkStrategy(
-            self.max_out_of_orderness_ms, assigner, self.idle_timeout_ms, self.enabled
-        )
+        """Where a record's event time comes from: a field name or index (read at C speed)
+        or a callable; None from a callable means "no timestamp"."""
+        return replace(self, timestamp_assigner=assigner)
+
+    def with_timestamp_bounds(self, lo: int, hi: int) -> WatermarkStrategy:
+        """Timestamps outside [lo, hi) count as none: such a record keeps its partition's
+        current time and never moves the watermark (a later operator can reject it). Checked
+        per batch at C speed, so a field-name assigner needs no per-record callable."""
+        if lo >= hi:
+            raise ConfigError(f"timestamp bounds [{lo}, {hi}) are empty")
+        return replace(self, timestamp_bounds=(lo, hi))
 
     def with_idleness(self, idle_timeout_ms: int) -> WatermarkStrategy:
         if idle_timeout_ms <= 0:
             raise ConfigError(f"idle_timeout_ms must be > 0, got {idle_timeout_ms}")
-        return WatermarkStrategy(
-            self.max_out_of_orderness_ms, self.timestamp_assigner, idle_timeout_ms, self.enabled
-        )
+        return replace(self, idle_timeout_ms=idle_timeout_ms)
 
     def assigner(self) -> Callable[[Any], int | None] | None:
         if self.timestamp_assigner is None:

@@ -124,9 +124,13 @@ def build_graph_job(
 ) -> None:
     """Wire one topic's graph job into ``env`` (which must not have a source yet)."""
     settings = settings or GraphSettings(topic, late_tag=LATE.name)
-    wm = WatermarkStrategy.for_bounded_out_of_orderness(
-        out_of_orderness_ms
-    ).with_timestamp_assigner(event_time)
+    # ``ts`` read at C speed; a missing, non-int or out-of-range ts gives no event time
+    # (as ``event_time`` says), so a bad record cannot move the watermark.
+    wm = (
+        WatermarkStrategy.for_bounded_out_of_orderness(out_of_orderness_ms)
+        .with_timestamp_assigner("ts")
+        .with_timestamp_bounds(TS_MIN_MS, TS_MAX_MS)
+    )
     if idle_timeout_ms:
         wm = wm.with_idleness(idle_timeout_ms)
     events = env.from_source(source, wm).transform(

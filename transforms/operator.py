@@ -104,7 +104,7 @@ class GraphOperator(Operator):
         self._rule = column_rule_for(settings.topic)
         self._dirty_nodes: set[tuple[str, str]] = set()
         self._dirty_edges: set[EdgeSpec] = set()
-        self._dirty_buckets: set[tuple[int, EdgeSpec]] = set()
+        self._dirty_buckets: dict[int, set[EdgeSpec]] = {}  # bucket start -> edges
         self._bucket_ns: list[int] = []  # live bucket namespaces, sorted
         self._bucket_live: set[int] = set()
         self._dedup_ns: list[int] = []  # live dedup hours, sorted
@@ -377,7 +377,7 @@ class GraphOperator(Operator):
         else:
             bs, b_first, b_last, _ = spans(b_col)
             runs = [(b, f, lst + 1) for b, f, lst in zip(bs, b_first, b_last, strict=True)]
-        dirty_b = self._dirty_buckets
+        dirty_buckets = self._dirty_buckets
         counted = 0
         for b, start, end in runs:
             if late_col is not None and late_col[start]:
@@ -390,13 +390,16 @@ class GraphOperator(Operator):
             _mark_live(b, self._bucket_live, self._bucket_ns)
             # bm[e] reads through a Python __missing__ for new keys: inline the lookup
             bget, bbase, deleted = bm.get, bm.base, bm.deleted
+            dirty_b = dirty_buckets.get(b)
+            if dirty_b is None:
+                dirty_b = dirty_buckets[b] = set()
             for pair, n in zip(pairs, counts, strict=True):
                 e = key_of[pair]
                 old = bget(e)
                 if old is None and bbase is not None and not (deleted and e in deleted):
                     old = bbase.get(e)
                 bm[e] = n if old is None else old + n
-                dirty_b.add((b, e))
+                dirty_b.add(e)
             counted += end - start
         return len(src) + counted
 
@@ -430,12 +433,19 @@ class GraphOperator(Operator):
             if cur is None and base is not None:
                 cur = base.get(e)
             edges.append(EdgeWrite(*e, cur[0], cur[1]))
-        buckets = [
-            BucketWrite(*e, b, part, self._buckets.ns(b).lookup(e)) for b, e in self._dirty_buckets
-        ]
+        buckets = []
+        n: Any  # the bucket's count: a dirty key is always present
+        for b, keys in self._dirty_buckets.items():
+            bm = self._buckets.ns(b)
+            bget, bbase, deleted = bm.get, bm.base, bm.deleted
+            for e in keys:
+                n = bget(e)
+                if n is None and bbase is not None and not (deleted and e in deleted):
+                    n = bbase.get(e)
+                buckets.append(BucketWrite(*e, b, part, n))
         self._dirty_nodes = set()
         self._dirty_edges = set()
-        self._dirty_buckets = set()
+        self._dirty_buckets = {}
         writes = GraphWrites(part, nodes, edges, buckets)
         self.ctx.metrics.inc("graph_writes", len(writes))
         ts = self.current_watermark if self.current_watermark > 0 else 0

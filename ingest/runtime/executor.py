@@ -39,6 +39,8 @@ __all__ = ["JobResult", "JobRunner"]
 
 log = logging.getLogger(__name__)
 
+_INT_ONLY = {int}
+
 
 @contextlib.contextmanager
 def _gc_tuned(gen0: int | None) -> Any:
@@ -87,6 +89,7 @@ class JobRunner:
         self._ckpt_requested = threading.Event()
         self._next_ckpt_ms: int | None = None
         self._assigner = graph.watermarks.assigner()
+        self._ts_bounds = graph.watermarks.timestamp_bounds
         self.restored_from: dict[str, int] = {}
         self.on_checkpoint: Callable[[int], None] | None = None
 
@@ -217,15 +220,7 @@ class JobRunner:
         if values:
             ts = self._timestamps(task, b)
             task.metrics.inc("records_in", len(values))
-            if None in ts:  # an assigner's "no timestamp": cheaper than raising per record
-                ts = self._checked_timestamps(task, ts)
-            try:
-                hi = max(ts)
-                if type(hi) is not int:
-                    raise TypeError
-            except TypeError:
-                ts = self._checked_timestamps(task, ts)
-                hi = max(ts)
+            hi = max(ts)
             task.watermark.observe(hi, now)
             task.process(values, ts)
         task.position = b.next_position
@@ -234,19 +229,30 @@ class JobRunner:
             task.watermark.finished = True
 
     def _timestamps(self, task: PartitionTask, b: PartitionBatch) -> list[Any]:
-        """The batch's timestamps: ints, or None where the assigner gave none."""
+        """The batch's timestamps, checked: ints within the strategy's bounds, the
+        partition's current time where a record has none."""
         assign = self._assigner
+        ts: list[Any]
         if assign is None:
             if b.timestamps is None:
                 raise ConfigError(
                     f"partition {b.partition} has no record timestamps: give the watermark "
                     "strategy a timestamp assigner (with_timestamp_assigner('ts'))"
                 )
-            return b.timestamps
-        try:
-            return list(map(assign, b.values))
-        except Exception:
-            return self._checked_timestamps(task, b.values, assign)
+            ts = b.timestamps
+        else:
+            try:
+                ts = list(map(assign, b.values))
+            except Exception:
+                return self._checked_timestamps(task, b.values, assign)
+        # All ints (an assigner's None means "no timestamp") within the bounds: checked at C
+        # speed; otherwise record by record.
+        bounds = self._ts_bounds
+        if set(map(type, ts)) != _INT_ONLY or (
+            bounds is not None and (min(ts) < bounds[0] or max(ts) >= bounds[1])
+        ):
+            return self._checked_timestamps(task, ts)
+        return ts
 
     def _checked_timestamps(
         self, task: PartitionTask, items: list[Any], assign: Callable[[Any], Any] | None = None
@@ -255,17 +261,24 @@ class JobRunner:
         job; it keeps the partition's current time and flows on, so a later step can
         dead-letter it (and it does not move the watermark)."""
         fallback = task.watermark.max_ts if task.watermark.max_ts > MIN_WATERMARK else 0
-        out = []
-        bad = 0
-        for v in items:
-            try:
-                t = assign(v) if assign is not None else v
-                if type(t) is not int:
-                    raise TypeError(f"timestamp {t!r} is not an int")
-            except Exception:
-                t = fallback
-                bad += 1
-            out.append(t)
+        ts: list[Any]
+        if assign is None:
+            ts = list(items)
+        else:
+            ts = []
+            for v in items:
+                try:
+                    ts.append(assign(v))
+                except Exception:  # no usable timestamp
+                    ts.append(None)
+        bounds = self._ts_bounds
+        if bounds is None:
+            ok = [type(t) is int for t in ts]
+        else:
+            lo, hi = bounds
+            ok = [type(t) is int and lo <= t < hi for t in ts]
+        out = [t if good else fallback for t, good in zip(ts, ok, strict=True)]
+        bad = ok.count(False)
         task.metrics.inc("timestamp_errors", bad)
         return out
 

@@ -229,6 +229,38 @@ def test_an_assigner_may_return_none_for_no_timestamp() -> None:
     assert r.metrics["timestamp_errors"] == 2
 
 
+def test_timestamps_outside_the_bounds_count_as_none() -> None:
+    """Bounds make a field-name assigner reject absurd times at C speed: such a record keeps
+    its partition's time, never moves the watermark, and is counted once."""
+    env = StreamEnvironment("bounded-ts")
+    data = [
+        {"k": "a", "ts": 50},
+        {"k": "b", "ts": 10**15},  # far future: would make everything after it late
+        {"k": "c", "ts": 60},
+        {"k": "d", "ts": 5},  # before the bounds
+        {"k": "e", "ts": True},  # not an int
+        {"k": "f", "ts": 70},
+    ]
+    src = env.from_source(
+        MemorySource([data], batch_size=3),
+        WatermarkStrategy.for_monotonous_timestamps()
+        .with_timestamp_assigner("ts")
+        .with_timestamp_bounds(10, 1000),
+    )
+    seen: list[tuple[str, int]] = []
+
+    class Stamps(CollectSink):
+        def add_batch(self, values: list[Any], timestamps: list[int]) -> None:
+            seen.extend((v["k"], t) for v, t in zip(values, timestamps, strict=True))
+
+    src.sink_to(Stamps())
+    r = env.execute()
+    assert seen == [("a", 50), ("b", 0), ("c", 60), ("d", 60), ("e", 60), ("f", 70)]
+    assert r.metrics["timestamp_errors"] == 3
+    with pytest.raises(ConfigError, match="empty"):
+        WatermarkStrategy().with_timestamp_bounds(5, 5)
+
+
 def test_no_timestamps_configured_is_a_clear_error() -> None:
     env = StreamEnvironment("no-ts")
     env.from_source(MemorySource([[1, 2]]), WatermarkStrategy()).sink_to(CollectSink())
