@@ -10,6 +10,11 @@
  *
  * spans(keys) -> (distinct keys in first-occurrence order, first index, last index, count)
  * pair_spans(a, b) -> the same for the keys (a[i], b[i]); the distinct keys are tuples.
+ *
+ * Merging those spans into keyed state is a loop per distinct key, which these kernels also
+ * run (ingest/columns.py has the Python they equal):
+ * merge_ranges(m, base_get, keys, ts, firsts, lasts, dirty) -> None
+ * add_counts(m, base_get, deleted, keys, counts, dirty) -> None
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -215,12 +220,160 @@ error:
     return NULL;
 }
 
+
+/* ------------------------------------------------------------------ state merges */
+
+/* The state of `key`: the delta map's entry, else base_get(key) (None: missing). A new
+ * reference, Py_None when missing, NULL on error. */
+static PyObject *
+state_of(PyObject *m, PyObject *base_get, PyObject *deleted, PyObject *key)
+{
+    PyObject *cur = PyDict_GetItemWithError(m, key);
+    if (cur != NULL)
+        return Py_NewRef(cur);
+    if (PyErr_Occurred())
+        return NULL;
+    if (base_get == Py_None)
+        return Py_NewRef(Py_None);
+    if (deleted != NULL && PySet_GET_SIZE(deleted) > 0) {
+        int gone = PySet_Contains(deleted, key);
+        if (gone < 0)
+            return NULL;
+        if (gone)
+            return Py_NewRef(Py_None);
+    }
+    return PyObject_CallOneArg(base_get, key);
+}
+
+static int
+check_lists(const char *what, PyObject *const *lists, int n, Py_ssize_t *size)
+{
+    for (int i = 0; i < n; i++) {
+        if (!PyList_Check(lists[i])) {
+            PyErr_Format(PyExc_TypeError, "%s: arguments must be lists", what);
+            return -1;
+        }
+    }
+    *size = PyList_GET_SIZE(lists[0]);
+    return 0;
+}
+
+static PyObject *
+columns_merge_ranges(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 7 || !PyDict_Check(args[0]) || !PySet_Check(args[6])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "merge_ranges(m: dict, base_get, keys, ts, firsts, lasts, dirty: set)");
+        return NULL;
+    }
+    PyObject *m = args[0], *base_get = args[1], *dirty = args[6];
+    PyObject *lists[4] = {args[2], args[3], args[4], args[5]};
+    Py_ssize_t n;
+    if (check_lists("merge_ranges", lists, 4, &n) < 0)
+        return NULL;
+    PyObject *keys = args[2], *ts = args[3], *firsts = args[4], *lasts = args[5];
+    Py_ssize_t nts = PyList_GET_SIZE(ts);
+    if (PyList_GET_SIZE(firsts) != n || PyList_GET_SIZE(lasts) != n) {
+        PyErr_SetString(PyExc_ValueError, "merge_ranges: keys, firsts and lasts differ in length");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i);
+        Py_ssize_t fi = PyLong_AsSsize_t(PyList_GET_ITEM(firsts, i));
+        Py_ssize_t li = PyLong_AsSsize_t(PyList_GET_ITEM(lasts, i));
+        if ((fi == -1 || li == -1) && PyErr_Occurred())
+            return NULL;
+        if (fi < 0 || fi >= nts || li < 0 || li >= nts) {
+            PyErr_SetString(PyExc_IndexError, "merge_ranges: a first/last index is out of range");
+            return NULL;
+        }
+        PyObject *lo = PyList_GET_ITEM(ts, fi), *hi = PyList_GET_ITEM(ts, li);
+        PyObject *cur = state_of(m, base_get, NULL, key);
+        if (cur == NULL)
+            return NULL;
+        int changed = 0;
+        if (cur == Py_None) {
+            Py_DECREF(cur);
+            cur = PyList_New(2);
+            if (cur == NULL)
+                return NULL;
+            PyList_SET_ITEM(cur, 0, Py_NewRef(lo));
+            PyList_SET_ITEM(cur, 1, Py_NewRef(hi));
+            changed = 1;
+        }
+        else {
+            PyObject *old_lo = PySequence_GetItem(cur, 0), *old_hi = NULL;
+            int below = -1, above = -1;
+            if (old_lo != NULL && (old_hi = PySequence_GetItem(cur, 1)) != NULL) {
+                below = PyObject_RichCompareBool(lo, old_lo, Py_LT);
+                above = below < 0 ? -1 : PyObject_RichCompareBool(hi, old_hi, Py_GT);
+            }
+            Py_XDECREF(old_lo);
+            Py_XDECREF(old_hi);
+            if (below < 0 || above < 0 || (below && PySequence_SetItem(cur, 0, lo) < 0) ||
+                (above && PySequence_SetItem(cur, 1, hi) < 0)) {
+                Py_DECREF(cur);
+                return NULL;
+            }
+            changed = below || above;
+        }
+        if (changed && (PyObject_SetItem(m, key, cur) < 0 || PySet_Add(dirty, key) < 0)) {
+            Py_DECREF(cur);
+            return NULL;
+        }
+        Py_DECREF(cur);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+columns_add_counts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 6 || !PyDict_Check(args[0]) || !PyAnySet_Check(args[2]) ||
+        !PySet_Check(args[5])) {
+        PyErr_SetString(PyExc_TypeError,
+                        "add_counts(m: dict, base_get, deleted: set, keys, counts, dirty: set)");
+        return NULL;
+    }
+    PyObject *m = args[0], *base_get = args[1], *deleted = args[2], *dirty = args[5];
+    PyObject *lists[2] = {args[3], args[4]};
+    Py_ssize_t n;
+    if (check_lists("add_counts", lists, 2, &n) < 0)
+        return NULL;
+    PyObject *keys = args[3], *counts = args[4];
+    if (PyList_GET_SIZE(counts) != n) {
+        PyErr_SetString(PyExc_ValueError, "add_counts: keys and counts differ in length");
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *key = PyList_GET_ITEM(keys, i), *count = PyList_GET_ITEM(counts, i);
+        PyObject *old = state_of(m, base_get, deleted, key);
+        if (old == NULL)
+            return NULL;
+        PyObject *total = old == Py_None ? Py_NewRef(count) : PyNumber_Add(old, count);
+        Py_DECREF(old);
+        if (total == NULL)
+            return NULL;
+        int rc = PyObject_SetItem(m, key, total);
+        Py_DECREF(total);
+        if (rc < 0 || PySet_Add(dirty, key) < 0)
+            return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef columns_methods[] = {
     {"spans", (PyCFunction)columns_spans, METH_O,
      "spans(keys) -> (distinct keys in first-occurrence order, first index, last index, "
      "count)"},
     {"pair_spans", (PyCFunction)(void (*)(void))columns_pair_spans, METH_FASTCALL,
      "pair_spans(a, b) -> spans of the keys (a[i], b[i]), the distinct keys as tuples"},
+    {"merge_ranges", (PyCFunction)(void (*)(void))columns_merge_ranges, METH_FASTCALL,
+     "merge_ranges(m, base_get, keys, ts, firsts, lasts, dirty): see ingest/columns.py"},
+    {"add_counts", (PyCFunction)(void (*)(void))columns_add_counts, METH_FASTCALL,
+     "add_counts(m, base_get, deleted, keys, counts, dirty): see ingest/columns.py"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,6 +11,7 @@ tuple is then made once per distinct pair, not per row) or from the equivalent P
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 try:  # built by `pip install` when a C compiler exists
@@ -18,7 +19,18 @@ try:  # built by `pip install` when a C compiler exists
 except ImportError:  # pragma: no cover - exercised only on machines without a C compiler
     _columns = None  # type: ignore[assignment]
 
-__all__ = ["NATIVE", "Spans", "pair_spans", "py_pair_spans", "py_spans", "spans"]
+__all__ = [
+    "NATIVE",
+    "Spans",
+    "add_counts",
+    "merge_ranges",
+    "pair_spans",
+    "py_add_counts",
+    "py_merge_ranges",
+    "py_pair_spans",
+    "py_spans",
+    "spans",
+]
 
 #: (distinct keys in first-occurrence order, first index, last index, count), aligned.
 Spans = tuple[list[Any], list[int], list[int], list[int]]
@@ -47,9 +59,65 @@ def py_pair_spans(a: list[Any], b: list[Any]) -> Spans:
     return py_spans(list(zip(a, b, strict=True)))
 
 
+def py_merge_ranges(
+    m: dict[Any, Any],
+    base_get: Callable[[Any], Any] | None,
+    keys: list[Any],
+    ts: list[int],
+    firsts: list[int],
+    lasts: list[int],
+    dirty: set[Any],
+) -> None:
+    """Merge [ts[firsts[i]], ts[lasts[i]]] into the [lo, hi] list state of keys[i].
+
+    ``m`` is a namespace's delta map, ``base_get`` reads its committed base (None when
+    nothing is committed); a key seen for the first time gets a new [lo, hi]; a range that
+    widens the state updates the list in place and puts it in ``m``. Every key whose state
+    changed joins ``dirty``.
+    """
+    for k, fi, li in zip(keys, firsts, lasts, strict=True):
+        cur = m.get(k)
+        if cur is None and base_get is not None:
+            cur = base_get(k)
+        lo = ts[fi]
+        hi = ts[li]
+        if cur is None:
+            m[k] = [lo, hi]
+            dirty.add(k)
+        elif lo < cur[0] or hi > cur[1]:
+            if lo < cur[0]:
+                cur[0] = lo
+            if hi > cur[1]:
+                cur[1] = hi
+            m[k] = cur
+            dirty.add(k)
+
+
+def py_add_counts(
+    m: dict[Any, Any],
+    base_get: Callable[[Any], Any] | None,
+    deleted: set[Any],
+    keys: list[Any],
+    counts: list[int],
+    dirty: set[Any],
+) -> None:
+    """Add counts[i] to the int state of keys[i] (missing: 0); keys in ``deleted`` are not
+    read from the base. Every key joins ``dirty``."""
+    for k, n in zip(keys, counts, strict=True):
+        old = m.get(k)
+        if old is None and base_get is not None and not (deleted and k in deleted):
+            old = base_get(k)
+        m[k] = n if old is None else old + n
+        dirty.add(k)
+
+
 if _columns is not None:
     spans = _columns.spans
     pair_spans = _columns.pair_spans
+    merge_ranges = _columns.merge_ranges
+    add_counts = _columns.add_counts
 else:  # pragma: no cover - see above
     spans = py_spans
     pair_spans = py_pair_spans
+    merge_ranges = py_merge_ranges
+    add_counts = py_add_counts

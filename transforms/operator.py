@@ -30,7 +30,7 @@ from operator import itemgetter
 from typing import Any, NamedTuple
 
 from graphstore.model import BucketWrite, EdgeWrite, NodeWrite, PropVersion
-from ingest.columns import pair_spans, spans
+from ingest.columns import add_counts, merge_ranges, pair_spans, spans
 from ingest.deadletter import DeadLetter
 from ingest.operators.base import Operator, TaskContext
 from transforms.columns import EdgeColumn, NodeColumn, column_rule_for
@@ -347,28 +347,12 @@ class GraphOperator(Operator):
         dst = _column(cols, events, ec.dst_field)
         uniq, firsts, lasts, counts_of = pair_spans(src, dst)
         m = self._edges.ns(None)
-        get, base = m.get, m.base
-        dirty = self._dirty_edges
-        key_of: dict[tuple[str, str], EdgeSpec] = {}
         st, et, dt = ec.src_type, ec.edge_type, ec.dst_type
-        for pair, fi, li in zip(uniq, firsts, lasts, strict=True):
-            e = (st, pair[0], et, dt, pair[1])
-            key_of[pair] = e
-            cur = get(e)
-            if cur is None and base is not None:
-                cur = base.get(e)
-            lo = ts_col[fi]
-            hi = ts_col[li]
-            if cur is None:
-                m[e] = [lo, hi]
-                dirty.add(e)
-            elif lo < cur[0] or hi > cur[1]:
-                if lo < cur[0]:
-                    cur[0] = lo
-                if hi > cur[1]:
-                    cur[1] = hi
-                m[e] = cur
-                dirty.add(e)
+        keys = [(st, a, et, dt, b) for a, b in uniq]
+        base = m.base
+        merge_ranges(
+            m, None if base is None else base.get, keys, ts_col, firsts, lasts, self._dirty_edges
+        )
         # hourly buckets: distinct events per (edge, hour), late ones left out
         # Rows are sorted by ts, so each bucket is one run of rows; a bucket already final
         # (late_col holds per bucket) is skipped whole: its rows are the late ones.
@@ -378,28 +362,27 @@ class GraphOperator(Operator):
             bs, b_first, b_last, _ = spans(b_col)
             runs = [(b, f, lst + 1) for b, f, lst in zip(bs, b_first, b_last, strict=True)]
         dirty_buckets = self._dirty_buckets
+        key_of: dict[tuple[str, str], EdgeSpec] | None = None
         counted = 0
         for b, start, end in runs:
             if late_col is not None and late_col[start]:
                 continue
             if end - start == len(src):
-                pairs, counts = uniq, counts_of
+                bucket_keys, counts = keys, counts_of
             else:
                 pairs, _, _, counts = pair_spans(src[start:end], dst[start:end])
+                if key_of is None:
+                    key_of = dict(zip(uniq, keys, strict=True))
+                bucket_keys = list(map(key_of.__getitem__, pairs))
             bm = self._buckets.ns(b)
             _mark_live(b, self._bucket_live, self._bucket_ns)
-            # bm[e] reads through a Python __missing__ for new keys: inline the lookup
-            bget, bbase, deleted = bm.get, bm.base, bm.deleted
             dirty_b = dirty_buckets.get(b)
             if dirty_b is None:
                 dirty_b = dirty_buckets[b] = set()
-            for pair, n in zip(pairs, counts, strict=True):
-                e = key_of[pair]
-                old = bget(e)
-                if old is None and bbase is not None and not (deleted and e in deleted):
-                    old = bbase.get(e)
-                bm[e] = n if old is None else old + n
-                dirty_b.add(e)
+            bbase = bm.base
+            add_counts(
+                bm, None if bbase is None else bbase.get, bm.deleted, bucket_keys, counts, dirty_b
+            )
             counted += end - start
         return len(src) + counted
 

@@ -85,3 +85,87 @@ def test_equal_keys_keep_the_first_object() -> None:
         uniq, first, last, count = fn([1, 1.0, True, "x"])
         assert uniq == [1, "x"] and type(uniq[0]) is int
         assert (first, last, count) == ([0, 3], [2, 3], [3, 1])
+
+
+# ---------------------------------------------------------------- state merges
+
+STATE_KEYS = st.sampled_from(["a", "b", "c", ("e", 1), 7])
+
+
+@st.composite
+def range_merges(
+    draw: st.DrawFn,
+) -> tuple[dict[Any, Any], dict[Any, Any] | None, list[Any], list[int], list[int], list[int]]:
+    delta = {
+        k: [draw(st.integers(0, 9)), draw(st.integers(10, 19))]
+        for k in draw(st.lists(STATE_KEYS, max_size=4))
+    }
+    base = (
+        {
+            k: [draw(st.integers(0, 9)), draw(st.integers(10, 19))]
+            for k in draw(st.lists(STATE_KEYS, max_size=4))
+        }
+        if draw(st.booleans())
+        else None
+    )
+    keys = draw(st.lists(STATE_KEYS, max_size=6, unique=True))
+    ts = draw(st.lists(st.integers(-5, 25), min_size=1, max_size=8))
+    firsts = [draw(st.integers(0, len(ts) - 1)) for _ in keys]
+    lasts = [draw(st.integers(0, len(ts) - 1)) for _ in keys]
+    return delta, base, keys, ts, firsts, lasts
+
+
+def _copy(state: dict[Any, Any] | None) -> dict[Any, Any] | None:
+    return None if state is None else {k: list(v) for k, v in state.items()}
+
+
+@settings(max_examples=400)
+@given(range_merges())
+def test_merge_ranges(case: tuple[Any, ...]) -> None:
+    delta, base, keys, ts, firsts, lasts = case
+    results = []
+    for fn in (columns.merge_ranges, columns.py_merge_ranges):
+        m, b = _copy(delta), _copy(base)
+        assert m is not None
+        dirty: set[Any] = set()
+        fn(m, None if b is None else b.get, keys, ts, firsts, lasts, dirty)
+        results.append((m, b, dirty))
+    assert results[0] == results[1]
+    m, _, dirty = results[0]
+    for k, fi, li in zip(keys, firsts, lasts, strict=True):  # every range is covered
+        assert m.get(k, (base or {}).get(k))[0] <= ts[fi]
+        assert m.get(k, (base or {}).get(k))[1] >= ts[li]
+
+
+@settings(max_examples=400)
+@given(
+    delta=st.dictionaries(STATE_KEYS, st.integers(0, 9), max_size=4),
+    base=st.none() | st.dictionaries(STATE_KEYS, st.integers(0, 9), max_size=4),
+    deleted=st.sets(STATE_KEYS, max_size=2),
+    keys=st.lists(STATE_KEYS, max_size=6, unique=True),
+    data=st.data(),
+)
+def test_add_counts(
+    delta: dict[Any, int],
+    base: dict[Any, int] | None,
+    deleted: set[Any],
+    keys: list[Any],
+    data: st.DataObject,
+) -> None:
+    counts = [data.draw(st.integers(1, 5)) for _ in keys]
+    results = []
+    for fn in (columns.add_counts, columns.py_add_counts):
+        m, dirty = dict(delta), set()
+        fn(m, None if base is None else base.get, deleted, keys, counts, dirty)
+        results.append((m, dirty))
+    assert results[0] == results[1]
+    assert results[0][1] == set(keys)
+
+
+def test_state_merges_reject_bad_arguments() -> None:
+    with pytest.raises(IndexError, match="out of range"):
+        columns.merge_ranges({}, None, ["a"], [1], [0], [3], set())
+    with pytest.raises(TypeError, match="merge_ranges"):
+        columns.merge_ranges([], None, [], [], [], [], set())
+    with pytest.raises(ValueError, match="length"):
+        columns.add_counts({}, None, set(), ["a"], [], set())
