@@ -13,7 +13,7 @@
  *
  * Merging those spans into keyed state is a loop per distinct key, which these kernels also
  * run (ingest/columns.py has the Python they equal):
- * merge_ranges(m, base_get, keys, ts, firsts, lasts, dirty) -> None
+ * merge_ranges(m, base_get, keys, ts, firsts, lasts, dirty, tail=()) -> None
  * add_counts(m, base_get, deleted, keys, counts, dirty) -> None
  */
 #define PY_SSIZE_T_CLEAN
@@ -262,12 +262,15 @@ static PyObject *
 columns_merge_ranges(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)module;
-    if (nargs != 7 || !PyDict_Check(args[0]) || !PySet_Check(args[6])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "merge_ranges(m: dict, base_get, keys, ts, firsts, lasts, dirty: set)");
+    if (nargs < 7 || nargs > 8 || !PyDict_Check(args[0]) || !PySet_Check(args[6]) ||
+        (nargs == 8 && !PyTuple_Check(args[7]))) {
+        PyErr_SetString(PyExc_TypeError, "merge_ranges(m: dict, base_get, keys, ts, firsts, "
+                                         "lasts, dirty: set, tail: tuple = ())");
         return NULL;
     }
     PyObject *m = args[0], *base_get = args[1], *dirty = args[6];
+    PyObject *tail = nargs == 8 ? args[7] : NULL;
+    Py_ssize_t extra = tail == NULL ? 0 : PyTuple_GET_SIZE(tail);
     PyObject *lists[4] = {args[2], args[3], args[4], args[5]};
     Py_ssize_t n;
     if (check_lists("merge_ranges", lists, 4, &n) < 0)
@@ -295,11 +298,13 @@ columns_merge_ranges(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         int changed = 0;
         if (cur == Py_None) {
             Py_DECREF(cur);
-            cur = PyList_New(2);
+            cur = PyList_New(2 + extra);
             if (cur == NULL)
                 return NULL;
             PyList_SET_ITEM(cur, 0, Py_NewRef(lo));
             PyList_SET_ITEM(cur, 1, Py_NewRef(hi));
+            for (Py_ssize_t j = 0; j < extra; j++)
+                PyList_SET_ITEM(cur, 2 + j, Py_NewRef(PyTuple_GET_ITEM(tail, j)));
             changed = 1;
         }
         else {
@@ -371,7 +376,8 @@ static PyMethodDef columns_methods[] = {
     {"pair_spans", (PyCFunction)(void (*)(void))columns_pair_spans, METH_FASTCALL,
      "pair_spans(a, b) -> spans of the keys (a[i], b[i]), the distinct keys as tuples"},
     {"merge_ranges", (PyCFunction)(void (*)(void))columns_merge_ranges, METH_FASTCALL,
-     "merge_ranges(m, base_get, keys, ts, firsts, lasts, dirty): see ingest/columns.py"},
+     "merge_ranges(m, base_get, keys, ts, firsts, lasts, dirty, tail=()): see "
+     "ingest/columns.py"},
     {"add_counts", (PyCFunction)(void (*)(void))columns_add_counts, METH_FASTCALL,
      "add_counts(m, base_get, deleted, keys, counts, dirty): see ingest/columns.py"},
     {NULL, NULL, 0, NULL},

@@ -15,6 +15,7 @@ def merge_ranges(
     firsts: list[int],
     lasts: list[int],
     dirty: set[Any],
+    tail: tuple[Any, ...] = (),
     /,
 ) -> None: ...
 def add_counts(

@@ -67,11 +67,12 @@ def py_merge_ranges(
     firsts: list[int],
     lasts: list[int],
     dirty: set[Any],
+    tail: tuple[Any, ...] = (),
 ) -> None:
-    """Merge [ts[firsts[i]], ts[lasts[i]]] into the [lo, hi] list state of keys[i].
+    """Merge [ts[firsts[i]], ts[lasts[i]]] into the [lo, hi, ...] list state of keys[i].
 
     ``m`` is a namespace's delta map, ``base_get`` reads its committed base (None when
-    nothing is committed); a key seen for the first time gets a new [lo, hi]; a range that
+    nothing is committed); a key seen for the first time gets a new [lo, hi, *tail]; a range that
     widens the state updates the list in place and puts it in ``m``. Every key whose state
     changed joins ``dirty``.
     """
@@ -82,7 +83,7 @@ def py_merge_ranges(
         lo = ts[fi]
         hi = ts[li]
         if cur is None:
-            m[k] = [lo, hi]
+            m[k] = [lo, hi, *tail]
             dirty.add(k)
         elif lo < cur[0] or hi > cur[1]:
             if lo < cur[0]:

@@ -76,6 +76,9 @@ _EID = itemgetter("event_id")
 _TS_EID = itemgetter("ts", "event_id")
 
 
+_NO_PROPS = (None,)  # the tail of a node state without properties: [first, last, None]
+
+
 def _rows_with(field: str, events: list[Any], *cols: list[Any]) -> list[list[Any]]:
     """The events where optional `field` is set, and the same rows of the parallel columns."""
     rows = [i for i, e in enumerate(events) if e.get(field)]
@@ -284,11 +287,16 @@ class GraphOperator(Operator):
         # rows are sorted by (ts, event_id): a key's first row has its least ts, its last
         # row its greatest ts and its latest property versions
         uniq, firsts, lasts, _ = spans(ids)
-        props = [(name, _column(cols, events, f)) for name, f in nc.props]
         m = self._nodes.ns(None)
         get, base = m.get, m.base
         dirty = self._dirty_nodes
         typ = nc.type
+        if not nc.props:  # a [first, last, None] range per node: the native merge
+            keys = [(typ, nid) for nid in uniq]
+            base_get = None if base is None else base.get
+            merge_ranges(m, base_get, keys, ts_col, firsts, lasts, dirty, _NO_PROPS)
+            return len(ids)
+        props = [(name, _column(cols, events, f)) for name, f in nc.props]
         for nid, fi, li in zip(uniq, firsts, lasts, strict=True):
             k = (typ, nid)
             cur = get(k)

@@ -123,14 +123,17 @@ def _copy(state: dict[Any, Any] | None) -> dict[Any, Any] | None:
 @given(range_merges())
 def test_merge_ranges(case: tuple[Any, ...]) -> None:
     delta, base, keys, ts, firsts, lasts = case
-    results = []
-    for fn in (columns.merge_ranges, columns.py_merge_ranges):
-        m, b = _copy(delta), _copy(base)
-        assert m is not None
-        dirty: set[Any] = set()
-        fn(m, None if b is None else b.get, keys, ts, firsts, lasts, dirty)
-        results.append((m, b, dirty))
-    assert results[0] == results[1]
+    for tail in ((), (None,), ("x", 2)):
+        results = []
+        for fn in (columns.merge_ranges, columns.py_merge_ranges):
+            m, b = _copy(delta), _copy(base)
+            assert m is not None
+            dirty: set[Any] = set()
+            fn(m, None if b is None else b.get, keys, ts, firsts, lasts, dirty, tail)
+            results.append((m, b, dirty))
+        assert results[0] == results[1]
+        new = [k for k in keys if k not in delta and k not in (base or {})]
+        assert all(results[0][0][k][2:] == list(tail) for k in new)
     m, _, dirty = results[0]
     for k, fi, li in zip(keys, firsts, lasts, strict=True):  # every range is covered
         assert m.get(k, (base or {}).get(k))[0] <= ts[fi]
