@@ -288,7 +288,7 @@ class GraphOperator(Operator):
         # row its greatest ts and its latest property versions
         uniq, firsts, lasts, _ = spans(ids)
         m = self._nodes.ns(None)
-        get, base = m.get, m.base
+        base = m.base
         dirty = self._dirty_nodes
         typ = nc.type
         if not nc.props:  # a [first, last, None] range per node: the native merge
@@ -296,6 +296,7 @@ class GraphOperator(Operator):
             base_get = None if base is None else base.get
             merge_ranges(m, base_get, keys, ts_col, firsts, lasts, dirty, _NO_PROPS)
             return len(ids)
+        get = m.get
         props = [(name, _column(cols, events, f)) for name, f in nc.props]
         for nid, fi, li in zip(uniq, firsts, lasts, strict=True):
             k = (typ, nid)

@@ -7,11 +7,10 @@
  * ordering of its result were about half of the client's CPU.
  *
  * collect(rows, pending, ref, seen, survivors, candidates, direction, since, until, limit,
- *         max_scan, scanned, hour, cut, edge_cls)
+ *         max_scan, scanned, hour, cut)
  *     -> (status, pending, scanned, hour, cut)        rows: (hour, dir, et, ot, oid, edge, ...)
- * collect_keyed(rows, pending, ref, seen, survivors, direction, since, until, limit,
- *               max_scan, scanned, hour, cut, edge_cls)
- *     -> (status, pending, scanned, hour, cut)        rows: (edge, ...), keyed copies only
+ * collect_keyed(the same arguments)                    rows: (edge, ...), keyed copies only
+ * Both build graphstore.model.Edge objects (the class is looked up when the module loads).
  * top(edges, limit) -> the `limit` first edges, newest last_seen first, then by type, src,
  *     dst, then by position.
  */
@@ -30,6 +29,7 @@
 #define COPY_HEAD 24 /* struct ">qqq": count, FIRST_SEEN_BASE - first_seen, last_seen */
 
 static PyObject *str_last_seen, *str_type, *str_src, *str_dst;
+static PyObject *edge_cls; /* graphstore.model.Edge */
 
 static int64_t
 be64(const unsigned char *p)
@@ -90,21 +90,19 @@ collected(int status, PyObject *pending, int64_t scanned, int64_t hour, int has_
                          (long long)scanned, (long long)hour, cut_obj);
 }
 
-/* Builds the Edge of a row's packed copy; returns a new reference, or NULL on error. */
+/* The Edge of a copy: ref -edge_type-> (other_type, other_id) for an out-copy, the other
+ * way round for an in-copy. A new reference, or NULL on error. */
 static PyObject *
-make_edge(PyObject *edge_cls, PyObject *ref, PyObject *row, int is_out, int64_t first,
-          int64_t last, int64_t count)
+make_edge(PyObject *ref, PyObject *edge_type, PyObject *other_type, PyObject *other_id,
+          int is_out, int64_t first, int64_t last, int64_t count)
 {
-    PyObject *other = NULL, *props = NULL, *first_o = NULL, *last_o = NULL, *count_o = NULL;
-    PyObject *edge = NULL;
-    other = PyTuple_Pack(2, PyTuple_GET_ITEM(row, 3), PyTuple_GET_ITEM(row, 4));
-    props = PyDict_New();
-    first_o = PyLong_FromLongLong(first);
-    last_o = PyLong_FromLongLong(last);
-    count_o = PyLong_FromLongLong(count);
+    PyObject *other = PyTuple_Pack(2, other_type, other_id), *props = PyDict_New();
+    PyObject *first_o = PyLong_FromLongLong(first), *last_o = PyLong_FromLongLong(last);
+    PyObject *count_o = PyLong_FromLongLong(count), *edge = NULL;
     if (other != NULL && props != NULL && first_o != NULL && last_o != NULL && count_o != NULL) {
-        PyObject *argv[7] = {is_out ? ref : other, PyTuple_GET_ITEM(row, 2),
-                             is_out ? other : ref, props, first_o, last_o, count_o};
+        PyObject *argv[7] = {is_out ? ref : other, edge_type, is_out ? other : ref,
+                             props,                first_o,   last_o,
+                             count_o};
         edge = PyObject_Vectorcall(edge_cls, argv, 7, NULL);
     }
     Py_XDECREF(other);
@@ -115,82 +113,182 @@ make_edge(PyObject *edge_cls, PyObject *ref, PyObject *row, int is_out, int64_t 
     return edge;
 }
 
+/* The arguments both scans share, and the state they carry from row to row. */
+typedef struct {
+    PyObject *rows, *pending, *ref, *seen, *survivors, *candidates;
+    PyObject *ref_type, *ref_id;
+    int has_since, has_until, has_cut, both, want_out;
+    int64_t since, until, limit, max_scan, scanned, hour, cut, found;
+} Scan;
+
+/* Parses (rows, pending, ref, seen, survivors, candidates, direction, since, until, limit,
+ * max_scan, scanned, hour, cut); -1 with an exception set if they are not that. */
+static int
+parse_scan(const char *name, PyObject *const *args, Py_ssize_t nargs, Scan *sc)
+{
+    PyObject *direction;
+    if (nargs != 14) {
+        PyErr_Format(PyExc_TypeError, "%s() takes 14 arguments (%zd given)", name, nargs);
+        return -1;
+    }
+    memset(sc, 0, sizeof(*sc));
+    sc->rows = args[0];
+    sc->pending = args[1];
+    sc->ref = args[2];
+    sc->seen = args[3];
+    sc->survivors = args[4];
+    sc->candidates = args[5];
+    direction = args[6];
+    if (!PyTuple_Check(sc->ref) || PyTuple_GET_SIZE(sc->ref) != 2 ||
+        !PyUnicode_Check(PyTuple_GET_ITEM(sc->ref, 0)) ||
+        !PyUnicode_Check(PyTuple_GET_ITEM(sc->ref, 1))) {
+        PyErr_Format(PyExc_TypeError, "%s(): ref must be a (type, id) tuple of str", name);
+        return -1;
+    }
+    if (!PySet_Check(sc->seen) || !PyList_Check(sc->survivors) ||
+        !PyList_Check(sc->candidates) || !PyUnicode_Check(direction)) {
+        PyErr_Format(PyExc_TypeError,
+                     "%s(): seen must be a set, survivors and candidates lists, direction a str",
+                     name);
+        return -1;
+    }
+    sc->both = PyUnicode_CompareWithASCIIString(direction, "both") == 0;
+    sc->want_out = PyUnicode_CompareWithASCIIString(direction, "out") == 0;
+    if (!sc->both && !sc->want_out && PyUnicode_CompareWithASCIIString(direction, "in") != 0) {
+        PyErr_Format(PyExc_ValueError, "%s(): direction %R is not out, in or both", name,
+                     direction);
+        return -1;
+    }
+    if (bound(args[7], &sc->has_since, &sc->since) < 0 ||
+        bound(args[8], &sc->has_until, &sc->until) < 0 || as_int64(args[9], &sc->limit) < 0 ||
+        as_int64(args[10], &sc->max_scan) < 0 || as_int64(args[11], &sc->scanned) < 0 ||
+        as_int64(args[12], &sc->hour) < 0) {
+        return -1;
+    }
+    sc->ref_type = PyTuple_GET_ITEM(sc->ref, 0);
+    sc->ref_id = PyTuple_GET_ITEM(sc->ref, 1);
+    sc->found = PyList_GET_SIZE(sc->survivors);
+    if (args[13] != Py_None && sc->found >= sc->limit) { /* a cut holds while enough are found */
+        if (as_int64(args[13], &sc->cut) < 0) {
+            return -1;
+        }
+        sc->has_cut = 1;
+    }
+    return 0;
+}
+
+/* The scan's result for `status`; takes `pending` (a new reference, or NULL for None). */
+static PyObject *
+scan_result(const Scan *sc, int status, PyObject *pending)
+{
+    return collected(status, pending, sc->scanned, sc->hour, sc->has_cut, sc->cut);
+}
+
+/* Appends the edge unless the since/until filter drops it, then counts it and sets the cut
+ * once `limit` edges are found. 0, or -1 on error. */
+static int
+take_edge(Scan *sc, PyObject *edge_type, PyObject *other_type, PyObject *other_id, int is_out,
+          int64_t first, int64_t last, int64_t count)
+{
+    PyObject *edge;
+    int appended;
+    if ((sc->has_since && last < sc->since) || (sc->has_until && last > sc->until)) {
+        return 0;
+    }
+    edge = make_edge(sc->ref, edge_type, other_type, other_id, is_out, first, last, count);
+    if (edge == NULL) {
+        return -1;
+    }
+    appended = PyList_Append(sc->survivors, edge);
+    Py_DECREF(edge);
+    if (appended < 0) {
+        return -1;
+    }
+    sc->found += 1;
+    if (!sc->has_cut && sc->found >= sc->limit) {
+        sc->has_cut = 1;
+        sc->cut = sc->hour;
+    }
+    return 0;
+}
+
+/* A key row counted without its edge (a candidate to look up). */
+static void
+count_candidate(Scan *sc)
+{
+    sc->found += 1;
+    if (!sc->has_cut && sc->found >= sc->limit) {
+        sc->has_cut = 1;
+        sc->cut = sc->hour;
+    }
+}
+
+/* Starts a row at `row_hour`: STOPPED (the row is past the cut), FALLBACK (too many rows
+ * scanned) or -1 to go on. */
+static int
+enter_row(Scan *sc, int64_t row_hour)
+{
+    if (sc->has_cut && row_hour < sc->cut) {
+        return STOPPED;
+    }
+    sc->hour = row_hour;
+    sc->scanned += 1;
+    return sc->scanned > sc->max_scan ? FALLBACK : -1;
+}
+
+/* Ends a scan at `row` with STOPPED (the row becomes the pending one), FALLBACK or
+ * UNKEYED. Takes the iterator and the row. */
+static PyObject *
+stop_at(const Scan *sc, int status, PyObject *iterator, PyObject *row)
+{
+    Py_DECREF(iterator);
+    if (status == STOPPED) {
+        return scan_result(sc, STOPPED, row);
+    }
+    Py_DECREF(row);
+    return scan_result(sc, status, NULL);
+}
+
+/* Ends a scan whose rows ran out (or whose iterator failed). Takes the iterator. */
+static PyObject *
+ran_out(const Scan *sc, PyObject *iterator)
+{
+    Py_DECREF(iterator);
+    return PyErr_Occurred() ? NULL : scan_result(sc, RAN_OUT, NULL);
+}
+
+/* The next row: the pending one first. A new reference; NULL at the end (or on error). */
+static PyObject *
+next_row(PyObject *iterator, PyObject **pending)
+{
+    PyObject *row = *pending;
+    if (row != NULL) {
+        *pending = NULL;
+        return row;
+    }
+    return PyIter_Next(iterator);
+}
+
 static PyObject *
 collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *rows, *pending, *ref, *seen, *survivors, *candidates, *direction, *edge_cls;
-    PyObject *ref_type, *ref_id, *iterator = NULL, *row = NULL, *key = NULL;
-    int has_since, has_until, has_cut = 0, both, want_out;
-    int64_t since = 0, until = 0, limit, max_scan, scanned, hour, cut = 0, found;
-
-    if (nargs != 15) {
-        PyErr_Format(PyExc_TypeError, "collect() takes 15 arguments (%zd given)", nargs);
+    Scan sc;
+    PyObject *iterator, *row, *key = NULL, *pending = NULL;
+    if (parse_scan("collect", args, nargs, &sc) < 0) {
         return NULL;
     }
-    rows = args[0];
-    pending = args[1];
-    ref = args[2];
-    seen = args[3];
-    survivors = args[4];
-    candidates = args[5];
-    direction = args[6];
-    edge_cls = args[14];
-    if (!PyTuple_Check(ref) || PyTuple_GET_SIZE(ref) != 2) {
-        PyErr_SetString(PyExc_TypeError, "collect(): ref must be a (type, id) tuple");
-        return NULL;
-    }
-    if (!PySet_Check(seen) || !PyList_Check(survivors) || !PyList_Check(candidates)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "collect(): seen must be a set, survivors and candidates lists");
-        return NULL;
-    }
-    if (!PyUnicode_Check(direction)) {
-        PyErr_SetString(PyExc_TypeError, "collect(): direction must be a str");
-        return NULL;
-    }
-    both = PyUnicode_CompareWithASCIIString(direction, "both") == 0;
-    want_out = PyUnicode_CompareWithASCIIString(direction, "out") == 0;
-    if (!both && !want_out && PyUnicode_CompareWithASCIIString(direction, "in") != 0) {
-        PyErr_Format(PyExc_ValueError, "collect(): direction %R is not out, in or both",
-                     direction);
-        return NULL;
-    }
-    if (bound(args[7], &has_since, &since) < 0 || bound(args[8], &has_until, &until) < 0 ||
-        as_int64(args[9], &limit) < 0 || as_int64(args[10], &max_scan) < 0 ||
-        as_int64(args[11], &scanned) < 0 || as_int64(args[12], &hour) < 0) {
-        return NULL;
-    }
-    ref_type = PyTuple_GET_ITEM(ref, 0);
-    ref_id = PyTuple_GET_ITEM(ref, 1);
-    found = PyList_GET_SIZE(survivors);
-    if (args[13] != Py_None && found >= limit) {
-        if (as_int64(args[13], &cut) < 0) {
-            return NULL;
-        }
-        has_cut = 1;
-    }
-    iterator = PyObject_GetIter(rows);
+    iterator = PyObject_GetIter(sc.rows);
     if (iterator == NULL) {
         return NULL;
     }
-    if (pending != Py_None) {
-        row = Py_NewRef(pending);
+    if (sc.pending != Py_None) {
+        pending = Py_NewRef(sc.pending);
     }
-    for (;;) {
+    while ((row = next_row(iterator, &pending)) != NULL) {
         PyObject *row_dir, *payload;
         int64_t row_hour;
-        int is_out, is_in, contained;
+        int is_out, is_in, contained, status;
 
-        if (row == NULL) {
-            row = PyIter_Next(iterator);
-            if (row == NULL) {
-                if (PyErr_Occurred()) {
-                    goto error;
-                }
-                Py_DECREF(iterator);
-                return collected(RAN_OUT, NULL, scanned, hour, has_cut, cut);
-            }
-        }
         if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 6) {
             PyErr_SetString(PyExc_TypeError,
                             "collect(): rows must be tuples (hour, dir, edge_type, other_type, "
@@ -200,22 +298,15 @@ collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (as_int64(PyTuple_GET_ITEM(row, 0), &row_hour) < 0) {
             goto error;
         }
-        if (has_cut && row_hour < cut) {
-            Py_DECREF(iterator);
-            return collected(STOPPED, row, scanned, hour, has_cut, cut); /* takes the row */
-        }
-        hour = row_hour;
-        scanned += 1;
-        if (scanned > max_scan) {
-            Py_DECREF(row);
-            Py_DECREF(iterator);
-            return collected(FALLBACK, NULL, scanned, hour, has_cut, cut);
+        status = enter_row(&sc, row_hour);
+        if (status >= 0) {
+            return stop_at(&sc, status, iterator, row);
         }
         row_dir = PyTuple_GET_ITEM(row, 1);
         is_out = PyUnicode_Check(row_dir) && PyUnicode_CompareWithASCIIString(row_dir, "out") == 0;
         is_in = PyUnicode_Check(row_dir) && PyUnicode_CompareWithASCIIString(row_dir, "in") == 0;
-        if (!both && !(want_out ? is_out : is_in)) {
-            Py_CLEAR(row);
+        if (!sc.both && !(sc.want_out ? is_out : is_in)) {
+            Py_DECREF(row);
             continue;
         }
         key = PyTuple_Pack(4, row_dir, PyTuple_GET_ITEM(row, 2), PyTuple_GET_ITEM(row, 3),
@@ -223,43 +314,37 @@ collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (key == NULL) {
             goto error;
         }
-        contained = PySet_Contains(seen, key);
+        contained = PySet_Contains(sc.seen, key);
         if (contained < 0) {
             goto error;
         }
         if (contained) {
-            Py_CLEAR(key);
-            Py_CLEAR(row);
-            continue;
+            goto next;
         }
-        if (both && is_in) { /* the in-copy of a self-loop duplicates its out-copy */
-            int same_type = PyObject_RichCompareBool(PyTuple_GET_ITEM(row, 3), ref_type, Py_EQ);
-            int same_id = same_type > 0
-                              ? PyObject_RichCompareBool(PyTuple_GET_ITEM(row, 4), ref_id, Py_EQ)
-                              : same_type;
+        if (sc.both && is_in) { /* the in-copy of a self-loop duplicates its out-copy */
+            int same_type = PyObject_RichCompareBool(PyTuple_GET_ITEM(row, 3), sc.ref_type, Py_EQ);
+            int same_id = same_type > 0 ? PyObject_RichCompareBool(PyTuple_GET_ITEM(row, 4),
+                                                                   sc.ref_id, Py_EQ)
+                                        : same_type;
             if (same_id < 0) {
                 goto error;
             }
             if (same_id) {
-                Py_CLEAR(key);
-                Py_CLEAR(row);
-                continue;
+                goto next;
             }
         }
-        if (PySet_Add(seen, key) < 0) {
+        if (PySet_Add(sc.seen, key) < 0) {
             goto error;
         }
         payload = PyTuple_GET_ITEM(row, 5);
         if (payload == Py_None) { /* a row from before copies: look the edge up */
-            if (PyList_Append(candidates, key) < 0) {
+            if (PyList_Append(sc.candidates, key) < 0) {
                 goto error;
             }
+            count_candidate(&sc);
         }
         else {
             const unsigned char *p;
-            int64_t count, first, last;
-            PyObject *edge;
-            int appended;
             if (!PyBytes_Check(payload) || PyBytes_GET_SIZE(payload) < COPY_HEAD) {
                 PyErr_Format(PyExc_ValueError,
                              "collect(): an edge copy must be at least %d bytes, got %R",
@@ -267,36 +352,21 @@ collect(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
                 goto error;
             }
             p = (const unsigned char *)PyBytes_AS_STRING(payload);
-            count = be64(p);
-            first = FIRST_SEEN_BASE - be64(p + 8);
-            last = be64(p + 16);
-            if ((has_since && last < since) || (has_until && last > until)) {
-                Py_CLEAR(key);
-                Py_CLEAR(row);
-                continue;
-            }
-            edge = make_edge(edge_cls, ref, row, is_out, first, last, count);
-            if (edge == NULL) {
-                goto error;
-            }
-            appended = PyList_Append(survivors, edge);
-            Py_DECREF(edge);
-            if (appended < 0) {
+            if (take_edge(&sc, PyTuple_GET_ITEM(row, 2), PyTuple_GET_ITEM(row, 3),
+                          PyTuple_GET_ITEM(row, 4), is_out, FIRST_SEEN_BASE - be64(p + 8),
+                          be64(p + 16), be64(p)) < 0) {
                 goto error;
             }
         }
+    next:
         Py_CLEAR(key);
-        Py_CLEAR(row);
-        found += 1;
-        if (!has_cut && found >= limit) {
-            has_cut = 1;
-            cut = hour;
-        }
+        Py_DECREF(row);
     }
+    return ran_out(&sc, iterator);
 error:
     Py_XDECREF(key);
-    Py_XDECREF(row);
-    Py_XDECREF(iterator);
+    Py_DECREF(row);
+    Py_DECREF(iterator);
     return NULL;
 }
 
@@ -327,84 +397,35 @@ key_text(const unsigned char *p, Py_ssize_t size, Py_ssize_t *at, const char **s
 static PyObject *
 collect_keyed(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    PyObject *rows, *pending, *ref, *seen, *survivors, *direction, *edge_cls;
-    PyObject *iterator = NULL, *row = NULL, *key = NULL;
+    Scan sc;
+    PyObject *iterator, *row, *key = NULL, *pending = NULL;
     PyObject *edge_type = NULL, *other_type = NULL, *other_id = NULL;
     const char *ref_type, *ref_id;
     Py_ssize_t ref_type_len, ref_id_len;
-    int has_since, has_until, has_cut = 0, both, want_out;
-    int64_t since = 0, until = 0, limit, max_scan, scanned, hour, cut = 0, found;
 
-    if (nargs != 14) {
-        PyErr_Format(PyExc_TypeError, "collect_keyed() takes 14 arguments (%zd given)", nargs);
+    if (parse_scan("collect_keyed", args, nargs, &sc) < 0) {
         return NULL;
     }
-    rows = args[0];
-    pending = args[1];
-    ref = args[2];
-    seen = args[3];
-    survivors = args[4];
-    direction = args[5];
-    edge_cls = args[13];
-    if (!PyTuple_Check(ref) || PyTuple_GET_SIZE(ref) != 2 ||
-        !PyUnicode_Check(PyTuple_GET_ITEM(ref, 0)) || !PyUnicode_Check(PyTuple_GET_ITEM(ref, 1))) {
-        PyErr_SetString(PyExc_TypeError, "collect_keyed(): ref must be a (type, id) tuple of str");
-        return NULL;
-    }
-    if (!PySet_Check(seen) || !PyList_Check(survivors) || !PyUnicode_Check(direction)) {
-        PyErr_SetString(PyExc_TypeError,
-                        "collect_keyed(): seen must be a set, survivors a list, direction a str");
-        return NULL;
-    }
-    both = PyUnicode_CompareWithASCIIString(direction, "both") == 0;
-    want_out = PyUnicode_CompareWithASCIIString(direction, "out") == 0;
-    if (!both && !want_out && PyUnicode_CompareWithASCIIString(direction, "in") != 0) {
-        PyErr_Format(PyExc_ValueError, "collect_keyed(): direction %R is not out, in or both",
-                     direction);
-        return NULL;
-    }
-    ref_type = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(ref, 0), &ref_type_len);
-    ref_id = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(ref, 1), &ref_id_len);
+    ref_type = PyUnicode_AsUTF8AndSize(sc.ref_type, &ref_type_len);
+    ref_id = PyUnicode_AsUTF8AndSize(sc.ref_id, &ref_id_len);
     if (ref_type == NULL || ref_id == NULL) {
         return NULL;
     }
-    if (bound(args[6], &has_since, &since) < 0 || bound(args[7], &has_until, &until) < 0 ||
-        as_int64(args[8], &limit) < 0 || as_int64(args[9], &max_scan) < 0 ||
-        as_int64(args[10], &scanned) < 0 || as_int64(args[11], &hour) < 0) {
-        return NULL;
-    }
-    found = PyList_GET_SIZE(survivors);
-    if (args[12] != Py_None && found >= limit) {
-        if (as_int64(args[12], &cut) < 0) {
-            return NULL;
-        }
-        has_cut = 1;
-    }
-    iterator = PyObject_GetIter(rows);
+    iterator = PyObject_GetIter(sc.rows);
     if (iterator == NULL) {
         return NULL;
     }
-    if (pending != Py_None) {
-        row = Py_NewRef(pending);
+    if (sc.pending != Py_None) {
+        pending = Py_NewRef(sc.pending);
     }
-    for (;;) {
-        PyObject *payload, *edge, *other;
+    while ((row = next_row(iterator, &pending)) != NULL) {
+        PyObject *payload;
         const unsigned char *p;
         const char *ot_start, *oid_start, *et_start;
         Py_ssize_t size, at, ot_len, oid_len, et_len;
-        int64_t count, first, last, row_hour, rest;
-        int is_out, contained, appended;
+        int64_t last, rest;
+        int is_out, contained, status;
 
-        if (row == NULL) {
-            row = PyIter_Next(iterator);
-            if (row == NULL) {
-                if (PyErr_Occurred()) {
-                    goto error;
-                }
-                Py_DECREF(iterator);
-                return collected(RAN_OUT, NULL, scanned, hour, has_cut, cut);
-            }
-        }
         if (!PyTuple_Check(row) || PyTuple_GET_SIZE(row) < 1) {
             PyErr_SetString(PyExc_TypeError, "collect_keyed(): rows must be tuples (edge, ...)");
             goto error;
@@ -413,9 +434,7 @@ collect_keyed(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         if (payload == Py_None ||
             (PyBytes_Check(payload) && PyBytes_GET_SIZE(payload) <= COPY_HEAD)) {
             /* a row from before keyed copies: the scan must read whole rows */
-            Py_DECREF(row);
-            Py_DECREF(iterator);
-            return collected(UNKEYED, NULL, scanned, hour, has_cut, cut);
+            return stop_at(&sc, UNKEYED, iterator, row);
         }
         if (!PyBytes_Check(payload)) {
             PyErr_Format(PyExc_TypeError, "collect_keyed(): an edge copy must be bytes, got %R",
@@ -424,21 +443,11 @@ collect_keyed(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         p = (const unsigned char *)PyBytes_AS_STRING(payload);
         size = PyBytes_GET_SIZE(payload);
-        count = be64(p);
-        first = FIRST_SEEN_BASE - be64(p + 8);
         last = be64(p + 16);
-        rest = last % HOUR_MS;
-        row_hour = last - (rest < 0 ? rest + HOUR_MS : rest); /* a copy sits in its last hour */
-        if (has_cut && row_hour < cut) {
-            Py_DECREF(iterator);
-            return collected(STOPPED, row, scanned, hour, has_cut, cut); /* takes the row */
-        }
-        hour = row_hour;
-        scanned += 1;
-        if (scanned > max_scan) {
-            Py_DECREF(row);
-            Py_DECREF(iterator);
-            return collected(FALLBACK, NULL, scanned, hour, has_cut, cut);
+        rest = last % HOUR_MS; /* a copy sits in the hour of its last_seen */
+        status = enter_row(&sc, last - (rest < 0 ? rest + HOUR_MS : rest));
+        if (status >= 0) {
+            return stop_at(&sc, status, iterator, row);
         }
         if (p[COPY_HEAD] > 1) {
             PyErr_Format(PyExc_ValueError, "collect_keyed(): an edge copy has direction byte %d",
@@ -446,34 +455,25 @@ collect_keyed(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto error;
         }
         is_out = p[COPY_HEAD] == 0;
-        if (!both && is_out != want_out) {
-            Py_CLEAR(row);
+        if (!sc.both && is_out != sc.want_out) {
+            Py_DECREF(row);
             continue;
         }
         key = PyBytes_FromStringAndSize((const char *)p + COPY_HEAD, size - COPY_HEAD);
         if (key == NULL) {
             goto error;
         }
-        contained = PySet_Contains(seen, key);
+        contained = PySet_Contains(sc.seen, key);
         if (contained < 0) {
             goto error;
         }
         if (contained) {
-            Py_CLEAR(key);
-            Py_CLEAR(row);
-            continue;
+            goto next;
         }
         at = COPY_HEAD + 1;
-        edge_type = key_text(p, size, &at, &et_start, &et_len);
-        if (edge_type == NULL) {
-            goto error;
-        }
-        other_type = key_text(p, size, &at, &ot_start, &ot_len);
-        if (other_type == NULL) {
-            goto error;
-        }
-        other_id = key_text(p, size, &at, &oid_start, &oid_len);
-        if (other_id == NULL) {
+        if ((edge_type = key_text(p, size, &at, &et_start, &et_len)) == NULL ||
+            (other_type = key_text(p, size, &at, &ot_start, &ot_len)) == NULL ||
+            (other_id = key_text(p, size, &at, &oid_start, &oid_len)) == NULL) {
             goto error;
         }
         if (at != size) {
@@ -481,63 +481,31 @@ collect_keyed(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             goto error;
         }
         /* the in-copy of a self-loop duplicates its out-copy */
-        if (both && !is_out && ot_len == ref_type_len && oid_len == ref_id_len &&
+        if (sc.both && !is_out && ot_len == ref_type_len && oid_len == ref_id_len &&
             memcmp(ot_start, ref_type, (size_t)ot_len) == 0 &&
             memcmp(oid_start, ref_id, (size_t)oid_len) == 0) {
-            goto skip;
+            goto next;
         }
-        if (PySet_Add(seen, key) < 0) {
+        if (PySet_Add(sc.seen, key) < 0 ||
+            take_edge(&sc, edge_type, other_type, other_id, is_out,
+                      FIRST_SEEN_BASE - be64(p + 8), last, be64(p)) < 0) {
             goto error;
         }
-        if ((has_since && last < since) || (has_until && last > until)) {
-            goto skip;
-        }
-        other = PyTuple_Pack(2, other_type, other_id);
-        if (other == NULL) {
-            goto error;
-        }
-        {
-            PyObject *props = PyDict_New(), *first_o = PyLong_FromLongLong(first);
-            PyObject *last_o = PyLong_FromLongLong(last), *count_o = PyLong_FromLongLong(count);
-            edge = NULL;
-            if (props != NULL && first_o != NULL && last_o != NULL && count_o != NULL) {
-                PyObject *argv[7] = {is_out ? ref : other, edge_type, is_out ? other : ref,
-                                     props, first_o, last_o, count_o};
-                edge = PyObject_Vectorcall(edge_cls, argv, 7, NULL);
-            }
-            Py_XDECREF(props);
-            Py_XDECREF(first_o);
-            Py_XDECREF(last_o);
-            Py_XDECREF(count_o);
-        }
-        Py_DECREF(other);
-        if (edge == NULL) {
-            goto error;
-        }
-        appended = PyList_Append(survivors, edge);
-        Py_DECREF(edge);
-        if (appended < 0) {
-            goto error;
-        }
-        found += 1;
-        if (!has_cut && found >= limit) {
-            has_cut = 1;
-            cut = hour;
-        }
-    skip:
+    next:
         Py_CLEAR(edge_type);
         Py_CLEAR(other_type);
         Py_CLEAR(other_id);
         Py_CLEAR(key);
-        Py_CLEAR(row);
+        Py_DECREF(row);
     }
+    return ran_out(&sc, iterator);
 error:
     Py_XDECREF(edge_type);
     Py_XDECREF(other_type);
     Py_XDECREF(other_id);
     Py_XDECREF(key);
-    Py_XDECREF(row);
-    Py_XDECREF(iterator);
+    Py_DECREF(row);
+    Py_DECREF(iterator);
     return NULL;
 }
 
@@ -681,11 +649,21 @@ static struct PyModuleDef recentrows_module = {
 PyMODINIT_FUNC
 PyInit__recentrows(void)
 {
+    PyObject *model;
     str_last_seen = PyUnicode_InternFromString("last_seen");
     str_type = PyUnicode_InternFromString("type");
     str_src = PyUnicode_InternFromString("src");
     str_dst = PyUnicode_InternFromString("dst");
     if (str_last_seen == NULL || str_type == NULL || str_src == NULL || str_dst == NULL) {
+        return NULL;
+    }
+    model = PyImport_ImportModule("graphstore.model");
+    if (model == NULL) {
+        return NULL;
+    }
+    edge_cls = PyObject_GetAttrString(model, "Edge");
+    Py_DECREF(model);
+    if (edge_cls == NULL) {
         return NULL;
     }
     return PyModule_Create(&recentrows_module);

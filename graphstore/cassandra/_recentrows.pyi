@@ -9,7 +9,7 @@ def collect(
     rows: Iterable[Sequence[Any]],
     pending: Sequence[Any] | None,
     ref: NodeRef,
-    seen: set[tuple[str, str, str, str]],
+    seen: set[Any],
     survivors: list[Edge],
     candidates: list[tuple[str, str, str, str]],
     direction: str,
@@ -20,24 +20,9 @@ def collect(
     scanned: int,
     hour: int,
     cut: int | None,
-    edge_cls: type[Edge],
     /,
 ) -> tuple[int, Sequence[Any] | None, int, int, int | None]: ...
-def collect_keyed(
-    rows: Iterable[Sequence[Any]],
-    pending: Sequence[Any] | None,
-    ref: NodeRef,
-    seen: set[bytes],
-    survivors: list[Edge],
-    direction: str,
-    since: int | None,
-    until: int | None,
-    limit: int,
-    max_scan: int,
-    scanned: int,
-    hour: int,
-    cut: int | None,
-    edge_cls: type[Edge],
-    /,
-) -> tuple[int, Sequence[Any] | None, int, int, int | None]: ...
+
+collect_keyed = collect  # the same arguments; rows are (edge, ...)
+
 def top(edges: list[Edge], limit: int, /) -> list[Edge]: ...

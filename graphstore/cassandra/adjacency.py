@@ -292,43 +292,25 @@ class AdjacencyReader:
         last one is complete (``recent_rows``); a cut hour found earlier holds only while
         enough edges are still found: a page cut short in it is read on to its end, and
         after lookups dropped candidates it moves to wherever the limit-th edge falls."""
-        if scan.restart:  # its whole rows are read in the next round
-            return
         assert scan.rows is not None
         scan.candidates = []
-        if scan.whole:
-            status, scan.pending, scan.scanned, scan.last_hour, scan.cut = collect(
-                scan.rows,
-                scan.pending,
-                scan.ref,
-                scan.seen,
-                scan.survivors,
-                scan.candidates,
-                direction,
-                since,
-                until,
-                limit,
-                max_scan,
-                scan.scanned,
-                scan.last_hour,
-                scan.cut,
-            )
-        else:
-            status, scan.pending, scan.scanned, scan.last_hour, scan.cut = collect_keyed(
-                scan.rows,
-                scan.pending,
-                scan.ref,
-                scan.seen,
-                scan.survivors,
-                direction,
-                since,
-                until,
-                limit,
-                max_scan,
-                scan.scanned,
-                scan.last_hour,
-                scan.cut,
-            )
+        scan_rows = collect if scan.whole else collect_keyed
+        status, scan.pending, scan.scanned, scan.last_hour, scan.cut = scan_rows(
+            scan.rows,
+            scan.pending,
+            scan.ref,
+            scan.seen,
+            scan.survivors,
+            scan.candidates,
+            direction,
+            since,
+            until,
+            limit,
+            max_scan,
+            scan.scanned,
+            scan.last_hour,
+            scan.cut,
+        )
         if status == UNKEYED:
             log.debug("rows without keyed copies under %s: reading whole rows", scan.ref)
             self.whole_rows = True

@@ -64,7 +64,7 @@ def py_collect(
     rows: Iterable[Sequence[Any]],
     pending: Sequence[Any] | None,
     ref: NodeRef,
-    seen: set[CandidateKey],
+    seen: set[Any],
     survivors: list[Edge],
     candidates: list[CandidateKey],
     direction: str,
@@ -139,8 +139,9 @@ def py_collect_keyed(
     rows: Iterable[Sequence[Any]],
     pending: Sequence[Any] | None,
     ref: NodeRef,
-    seen: set[bytes],
+    seen: set[Any],
     survivors: list[Edge],
+    candidates: list[CandidateKey],
     direction: str,
     since: int | None,
     until: int | None,
@@ -153,8 +154,10 @@ def py_collect_keyed(
     """``py_collect`` for rows that are only (edge, ...): keyed copies carry their row's key
     (``encoding.encode_edge_copy``) and sit in the hour of their last_seen, so the scan
     needs no other column, and the driver decodes one value per row instead of six. The
-    key's bytes identify the edge in ``seen``. A row without a keyed copy (written by an
-    earlier version) ends the call with UNKEYED: the caller reads the node again whole."""
+    key's bytes identify the edge in ``seen``; ``candidates`` stays empty (every keyed copy
+    carries its edge: the argument keeps the two scans interchangeable). A row without a
+    keyed copy (written by an earlier version) ends the call with UNKEYED: the caller reads
+    the node again whole."""
     found = len(survivors)
     if found < limit:
         cut = None
@@ -222,73 +225,8 @@ def py_top(edges: list[Edge], limit: int) -> list[Edge]:
 
 
 if _recentrows is not None:
-
-    def collect(
-        rows: Iterable[Sequence[Any]],
-        pending: Sequence[Any] | None,
-        ref: NodeRef,
-        seen: set[CandidateKey],
-        survivors: list[Edge],
-        candidates: list[CandidateKey],
-        direction: str,
-        since: int | None,
-        until: int | None,
-        limit: int,
-        max_scan: int,
-        scanned: int,
-        hour: int,
-        cut: int | None,
-    ) -> Collected:
-        return _recentrows.collect(
-            rows,
-            pending,
-            ref,
-            seen,
-            survivors,
-            candidates,
-            direction,
-            since,
-            until,
-            limit,
-            max_scan,
-            scanned,
-            hour,
-            cut,
-            Edge,
-        )
-
-    def collect_keyed(
-        rows: Iterable[Sequence[Any]],
-        pending: Sequence[Any] | None,
-        ref: NodeRef,
-        seen: set[bytes],
-        survivors: list[Edge],
-        direction: str,
-        since: int | None,
-        until: int | None,
-        limit: int,
-        max_scan: int,
-        scanned: int,
-        hour: int,
-        cut: int | None,
-    ) -> Collected:
-        return _recentrows.collect_keyed(
-            rows,
-            pending,
-            ref,
-            seen,
-            survivors,
-            direction,
-            since,
-            until,
-            limit,
-            max_scan,
-            scanned,
-            hour,
-            cut,
-            Edge,
-        )
-
+    collect = _recentrows.collect
+    collect_keyed = _recentrows.collect_keyed
     top = _recentrows.top
 else:  # pragma: no cover - see above
     collect = py_collect

@@ -88,18 +88,17 @@ def _run(fn: Any, pages: Sequence[list[Row]], args: dict[str, Any], found_before
     pending: Row | None = None
     scanned, hour, cut = 0, 0, None
     outcomes: list[Any] = []
-    keyed = fn in (recent_rows.collect_keyed, recent_rows.py_collect_keyed)
     for page in pages:
         candidates: list[Any] = []
         rows: Iterator[Row] = iter(page)
         while True:
-            lists = (survivors,) if keyed else (survivors, candidates)
             status, pending, scanned, hour, cut = fn(
                 rows,
                 pending,
                 REF,
                 seen,
-                *lists,
+                survivors,
+                candidates,
                 args["direction"],
                 args["since"],
                 args["until"],
@@ -162,7 +161,7 @@ def test_keyed_and_whole_rows_give_the_same_edges() -> None:
         got_keyed: list[Edge] = []
         args = (direction, None, None, 10, 100, 0, 0, None)
         recent_rows.collect(whole, None, REF, set(), got_whole, [], *args)
-        recent_rows.collect_keyed(keyed, None, REF, set(), got_keyed, *args)
+        recent_rows.collect_keyed(keyed, None, REF, set(), got_keyed, [], *args)
         assert got_keyed == got_whole
     assert [(e.src, e.type, e.dst, e.count) for e in got_keyed] == [
         (REF, "PLAYED", ("Title", "t2"), 3),
@@ -178,7 +177,7 @@ def test_collect_keyed_asks_for_whole_rows_at_an_unkeyed_copy() -> None:
             survivors: list[Edge] = []
             rows = [(keyed, "t1"), (unkeyed, "t1"), (keyed, "t1")]
             status, *_ = fn(
-                rows, None, REF, set(), survivors, "both", None, None, 5, 100, 0, 0, None
+                rows, None, REF, set(), survivors, [], "both", None, None, 5, 100, 0, 0, None
             )
             assert status == recent_rows.UNKEYED
 
